@@ -1,0 +1,24 @@
+"""Base class of every event model.
+
+Consumers ignore unknown fields (`extra="ignore"`), so a producer may add optional fields
+inside a major version; producers are held to the exact shape by the contract tests.
+"""
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: CloudEvents `type`, e.g. "points.earned"; unique across all contracts.
+    ce_type: ClassVar[str]
+    #: The topic this event is published on.
+    topic: ClassVar[str]
+    #: Name of the field that holds the member (customer) id: the Kafka key and `ce_subject`.
+    subject_field: ClassVar[str] = "member_id"
+
+    @property
+    def subject(self) -> str:
+        return str(getattr(self, self.subject_field))
