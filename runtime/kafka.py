@@ -1,0 +1,72 @@
+"""Kafka wiring shared by the services: the broker with its middlewares, the relay's
+idempotent producer, topic creation, and per-partition lag."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import REGISTRY
+
+from .metrics import CONSUMER_LAG
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(bootstrap_servers: str, service: str,
+                tracer_provider: TracerProvider | None = None) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=f"loyalty-{service}",
+        middlewares=(
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
+        ),
+    )
+
+
+def make_producer(bootstrap_servers: str, service: str) -> AIOKafkaProducer:
+    # Idempotent: a retried send can neither duplicate nor reorder a partition's records.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=f"loyalty-{service}-relay",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = sorted(set(topics) - existing)
+        for topic in missing:
+            try:
+                await admin.create_topics([NewTopic(topic, partitions, 1)])
+                log.info("created topic %s (%d partitions)", topic, partitions)
+            except TopicAlreadyExistsError:
+                pass  # another service created it meanwhile
+    finally:
+        await admin.close()
+
+
+def record_lag(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord], group: str) -> None:
+    """Lag of the partitions in this batch, from the high watermark of the last fetch."""
+    last: dict[TopicPartition, int] = {}
+    for record in records:
+        last[TopicPartition(record.topic, record.partition)] = record.offset
+    for tp, offset in last.items():
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(tp.topic, group, str(tp.partition)).set(
+                max(0, highwater - offset - 1))

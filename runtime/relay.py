@@ -1,0 +1,142 @@
+"""The outbox relay: publishes outbox rows to Kafka, in id order, then deletes them.
+
+- One active relay per service: the instance holding the advisory lock publishes; the others
+  wait on the lock, ready to take over when its session ends.
+- Order per key: rows are sent in id order through one idempotent producer (acks=all), so a
+  retried send can neither duplicate nor reorder records within a partition.
+- Woken by LISTEN/NOTIFY (a trigger on the outbox), with a slow poll as a safety net.
+- A row is deleted only after Kafka acknowledged it: a crash in between publishes it again
+  (at-least-once), which consumers absorb through their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+
+from .metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, RELAY_ACTIVE
+from .retry import is_transient
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+_NEXT = """
+SELECT id, topic, key, value, header_names, header_values
+FROM outbox ORDER BY id LIMIT $1
+"""
+_BACKLOG = "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox"
+
+
+class OutboxRelay:
+    def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
+                 batch_size: int = 2_000, poll_seconds: float = 1.0) -> None:
+        self._database_url = database_url
+        self._schema = schema
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self.active = False
+
+    async def run(self) -> None:
+        """Run until cancelled, surviving database and broker outages."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._set_active(False)
+                level = logging.WARNING if is_transient(exc) else logging.ERROR
+                log.log(level, "outbox relay interrupted: %r; restarting in 2s", exc,
+                        exc_info=level == logging.ERROR)
+                await asyncio.sleep(2)
+
+    async def _run_once(self) -> None:
+        conn = await asyncpg.connect(
+            self._database_url, server_settings={"search_path": self._schema,
+                                                 "application_name": f"{self._schema}-relay"})
+        try:
+            await self._wait_for_lock(conn)
+            self._set_active(True)
+            await conn.add_listener(f"{self._schema}_outbox", self._notified)
+            log.info("outbox relay active for schema %s", self._schema)
+            while True:
+                self._wake.clear()
+                while await self._publish_batch(conn) == self._batch_size:
+                    pass  # a full batch: more is waiting
+                await self._report_backlog(conn)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+        finally:
+            self._set_active(False)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close(timeout=2))
+
+    async def _wait_for_lock(self, conn: asyncpg.Connection) -> None:
+        # Session-level lock: released by PostgreSQL if this process dies.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
+                                      f"{self._schema}.outbox_relay"):
+            await asyncio.sleep(self._poll_seconds)
+
+    def _notified(self, *_args: object) -> None:
+        self._wake.set()
+
+    def _set_active(self, active: bool) -> None:
+        self.active = active
+        RELAY_ACTIVE.set(1 if active else 0)
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(_NEXT, self._batch_size)
+        if not rows:
+            return 0
+        sends = []
+        for row in rows:
+            headers = list(zip(row["header_names"], row["header_values"], strict=True))
+            headers = self._with_publish_span(row["topic"], headers)
+            sends.append(await self._producer.send(
+                row["topic"], value=row["value"], key=row["key"], headers=headers))
+        await asyncio.gather(*sends)
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])",
+                           [row["id"] for row in rows])
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+        return len(rows)
+
+    @staticmethod
+    def _with_publish_span(topic: str, headers: list[tuple[str, bytes]]):
+        """Continue the trace of the event that caused this record across the outbox."""
+        carrier = {k: v.decode() for k, v in headers if k in ("traceparent", "tracestate")}
+        if not carrier:
+            return headers
+        with tracer.start_as_current_span(
+            f"{topic} publish", context=extract(carrier), kind=trace.SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+        ):
+            new: dict[str, str] = {}
+            inject(new)
+        if not new:
+            return headers
+        kept = [(k, v) for k, v in headers if k not in ("traceparent", "tracestate")]
+        return kept + [(k, v.encode()) for k, v in new.items()]
+
+    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
+        count, age = await conn.fetchrow(_BACKLOG)
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(float(age or 0))
+
+
+async def wait_until_drained(pool: asyncpg.Pool, timeout: float = 30) -> None:
+    """For tests and benchmarks: until every outbox row has been published."""
+    deadline = time.monotonic() + timeout
+    while await pool.fetchval("SELECT count(*) FROM outbox"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("outbox not drained")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,140 @@
+"""A service process: FastStream subscribers, the outbox relay and an HTTP server with
+/health/live, /health/ready and /metrics (plus the service's own API routes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from contracts.base import Event
+from contracts.topics import dead_letter_topic
+
+from . import db
+from .consumer import BatchProcessor, Handler
+from .kafka import ensure_topics, make_broker, make_producer
+from .relay import OutboxRelay
+from .settings import Settings
+from .telemetry import configure_logging, configure_tracing
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Everything a service needs at run time; its modules register subscribers on
+    `self.broker` and routes on `self.http`, then `run()` starts it all."""
+
+    def __init__(self, name: str, *, settings: Settings, package_dir: Path,
+                 publishes: Iterable[str] = ()) -> None:
+        self.name = name
+        self.settings = settings
+        self.schema = name
+        self._package_dir = package_dir
+        self._topics = set(publishes)
+        self._pool: asyncpg.Pool | None = None
+        self._relay_task: asyncio.Task | None = None
+        self.tracer_provider = configure_tracing(name)
+        self.broker = make_broker(settings.kafka_bootstrap_servers, name, self.tracer_provider)
+        self.relay: OutboxRelay | None = None
+        self.http = FastAPI(title=f"loyalty {name}", lifespan=self._lifespan)
+        self.http.add_api_route("/health/live", self._live, include_in_schema=False)
+        self.http.add_api_route("/health/ready", self._ready, include_in_schema=False)
+        self.http.add_api_route("/metrics", self._metrics, include_in_schema=False)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the service has not started")
+        return self._pool
+
+    def processor(self, topic: str, group: str, handler: Handler,
+                  models: Mapping[str, type[Event]],
+                  ignored_types: Iterable[str] = ()) -> BatchProcessor:
+        """The batch path for one (topic, group); the pool is bound when the service starts."""
+        self._topics |= {topic, dead_letter_topic(topic, group)}
+        return BatchProcessor(service=self.name, topic=topic, group=group,
+                              pool=_LazyPool(self), handler=handler, models=models,
+                              ignored_types=frozenset(ignored_types))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        s = self.settings
+        self._pool = await db.create_pool(s.database_url, self.schema, max_size=s.db_pool_max)
+        await db.migrate(self._pool, self.schema, db.migration_files(self._package_dir))
+        await ensure_topics(s.kafka_bootstrap_servers, self._topics, s.topic_partitions)
+        producer = make_producer(s.kafka_bootstrap_servers, self.name)
+        await producer.start()
+        self.relay = OutboxRelay(database_url=s.database_url, schema=self.schema,
+                                 producer=producer, batch_size=s.relay_batch_size,
+                                 poll_seconds=s.relay_poll_seconds)
+        self._producer = producer
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+        await self.broker.start()
+        log.info("%s started", self.name)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self._relay_task:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+            await self._producer.stop()
+        if self._pool:
+            await self._pool.close()
+        self.tracer_provider.shutdown()
+        log.info("%s stopped", self.name)
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def run(self) -> None:
+        configure_logging(self.name, self.settings.log_level)
+        uvicorn.run(self.http, host=self.settings.http_host, port=self.settings.http_port,
+                    log_config=None, access_log=False)
+
+    # ------------------------------------------------------------------ health
+
+    async def _live(self) -> dict[str, str]:
+        return {"status": "live"}
+
+    async def _ready(self) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await self.pool.fetchval("SELECT 1", timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"failing: {type(exc).__name__}"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "failing"
+        relay_alive = self._relay_task is not None and not self._relay_task.done()
+        checks["outbox_relay"] = "ok" if relay_alive else "failing"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    async def _metrics(self) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _LazyPool:
+    """Lets processors be built at import time, before the pool exists."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str):
+        return getattr(self._service.pool, name)

@@ -1,0 +1,25 @@
+"""Service settings, read from environment variables and validated at start-up."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(min_length=1)
+    database_url: str = Field(min_length=1)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    #: Records per consumed batch: one database transaction each.
+    batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    #: How long a poll waits to fill a batch.
+    batch_timeout_ms: int = Field(default=100, ge=1)
+    db_pool_max: int = Field(default=10, ge=2)
+    #: The relay also polls at this interval, in case a NOTIFY was missed.
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_batch_size: int = Field(default=2_000, ge=1)
+    topic_partitions: int = Field(default=6, ge=1)
