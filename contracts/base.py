@@ -22,3 +22,9 @@ class Event(BaseModel):
     @property
     def subject(self) -> str:
         return str(getattr(self, self.subject_field))
+
+
+class EventPart(BaseModel):
+    """A value nested inside an event; as tolerant of unknown fields as the event itself."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)

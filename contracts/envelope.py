@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from .base import Event
 
@@ -86,6 +87,7 @@ class Envelope:
         )
 
 
+@cache  # encode() runs per event; the answer depends on the class only
 def dataschema_of(model: type[Event]) -> str:
     return f"{DATASCHEMA_PREFIX}{model.ce_type}:{model.topic.rsplit('.', 1)[-1]}"
 
@@ -108,18 +110,19 @@ def encode(
     time: datetime | None = None,
     traceparent: str | None = None,
 ) -> EncodedEvent:
+    subject = event.subject
     envelope = Envelope(
         id=id or str(uuid.uuid4()),
         type=event.ce_type,
         source=source,
-        subject=event.subject,
+        subject=subject,
         time=time or datetime.now(UTC),
         dataschema=dataschema_of(type(event)),
         traceparent=traceparent,
     )
     return EncodedEvent(
         topic=event.topic,
-        key=event.subject.encode(),
+        key=subject.encode(),
         value=event.model_dump_json(exclude_none=True).encode(),
         headers=envelope.to_headers(),
     )

@@ -1,0 +1,11 @@
+"""Core-banking simulator: realistic customers, assets and card spend, published to Kafka.
+
+Generation is pure and reproducible from a seed (`generate_batch`, `LiveSimulation`);
+only `publisher` and `__main__` do I/O.
+"""
+
+from .batch import Batch, generate_batch
+from .live import LiveSimulation
+from .publisher import make_producer, publish
+
+__all__ = ["Batch", "LiveSimulation", "generate_batch", "make_producer", "publish"]

@@ -1,0 +1,1 @@
+"""Events published by core banking. Major version 1: `contracts.corebanking.v1`."""

@@ -1,0 +1,1 @@
+"""Events published by the points service. Major version 1: `contracts.points.v1`."""

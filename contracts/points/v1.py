@@ -1,0 +1,113 @@
+"""Points ledger events, major version 1. Keyed by `member_id` (equal to the customer id)."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from .. import topics
+from ..base import Event, EventPart
+from ..fields import PLAIN_DECIMAL, CnyAmount, Identifier, MemberId, Timestamp
+
+Points = Annotated[int, Field(gt=0)]
+Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
+Multiplier = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=7, decimal_places=4),
+    PLAIN_DECIMAL,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,3}(\.[0-9]{1,4})?$"}),
+]
+
+
+class _PointsEvent(Event):
+    topic: ClassVar[str] = topics.POINTS_V1
+    subject_field: ClassVar[str] = "member_id"
+
+    member_id: MemberId
+
+
+class Calculation(EventPart):
+    """How the points of one transaction were worked out, for support and audit."""
+
+    spend_cny: CnyAmount
+    base_points: Annotated[int, Field(ge=0)]
+    bonus_points: Annotated[int, Field(ge=0)]
+    multiplier: Multiplier
+    tier: Tier
+    rule_ids: list[str] = Field(description="Earning rules and campaigns that applied.")
+    caps_applied: list[str] = Field(description="Caps that cut the points, if any.")
+
+
+class PointsEarned(_PointsEvent):
+    ce_type: ClassVar[str] = "points.earned"
+
+    transaction_id: Identifier
+    points: Annotated[int, Field(ge=0)]
+    calculation: Calculation
+    expires_on: date
+    earned_at: Timestamp
+
+
+class PointsReversed(_PointsEvent):
+    """Points taken back because the purchase that earned them was refunded."""
+
+    ce_type: ClassVar[str] = "points.reversed"
+
+    refund_id: Identifier
+    transaction_id: Identifier
+    points: Points
+    reversed_at: Timestamp
+
+
+class PointsDebited(_PointsEvent):
+    ce_type: ClassVar[str] = "points.debited"
+
+    debit_id: Identifier
+    points: Points
+    balance_after: Annotated[int, Field(ge=0)]
+    debited_at: Timestamp
+
+
+class PointsDebitRejected(_PointsEvent):
+    ce_type: ClassVar[str] = "points.debit-rejected"
+
+    debit_id: Identifier
+    points_requested: Points
+    reason: Literal["insufficient_points", "member_closed", "unknown_member"]
+    available: int = Field(description="Balance at the time; negative after reversals.")
+    rejected_at: Timestamp
+
+
+class PointsRefunded(_PointsEvent):
+    """Points of a cancelled debit given back."""
+
+    ce_type: ClassVar[str] = "points.refunded"
+
+    debit_id: Identifier
+    points: Points
+    refunded_at: Timestamp
+
+
+class PointsExpired(_PointsEvent):
+    ce_type: ClassVar[str] = "points.expired"
+
+    points: Points
+    expired_on: date
+    expired_at: Timestamp
+
+
+class PointsExpiringSoon(_PointsEvent):
+    ce_type: ClassVar[str] = "points.expiring-soon"
+
+    points: Points
+    expires_on: date
+    announced_at: Timestamp
+
+
+class PointsForfeited(_PointsEvent):
+    ce_type: ClassVar[str] = "points.forfeited"
+
+    points: Points
+    reason: Literal["member_closed"]
+    forfeited_at: Timestamp

@@ -1,0 +1,31 @@
+"""Every event model by its CloudEvents type, for decoders, snapshots and documentation."""
+
+from .base import Event
+from .corebanking import v1 as corebanking_v1
+from .points import v1 as points_v1
+
+_MODELS: tuple[type[Event], ...] = (
+    corebanking_v1.CustomerOnboarded,
+    corebanking_v1.CustomerUpdated,
+    corebanking_v1.CustomerClosed,
+    corebanking_v1.AssetSnapshotTaken,
+    corebanking_v1.CardTransactionPosted,
+    corebanking_v1.CardTransactionRefunded,
+    points_v1.PointsEarned,
+    points_v1.PointsReversed,
+    points_v1.PointsDebited,
+    points_v1.PointsDebitRejected,
+    points_v1.PointsRefunded,
+    points_v1.PointsExpired,
+    points_v1.PointsExpiringSoon,
+    points_v1.PointsForfeited,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {model.ce_type: model for model in _MODELS}
+# A ce_type names exactly one model: decoders dispatch on it.
+assert len(EVENT_TYPES) == len(_MODELS), "duplicate ce_type in contracts"
+
+
+def models_on(topic: str) -> dict[str, type[Event]]:
+    """The models published on `topic`, by ce_type (what a consumer of it must decode)."""
+    return {ce_type: m for ce_type, m in EVENT_TYPES.items() if m.topic == topic}

@@ -1,0 +1,88 @@
+"""How many points a purchase earns. Pure: the caller supplies the member's tier and the
+bonus points already earned in the purchase's month.
+
+1 point per whole CNY; a bonus category and the tier multiply it (then any campaign), the
+product is floored; at most `per_transaction` points per purchase; the points above base
+(bonus) are cut to what is left of the member's monthly bonus allowance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from .rules import BonusCategory, EarningRules, ExcludedCategory, Tier
+
+#: Shown for a purchase no multiplier applied to (an excluded category earns nothing).
+NO_MULTIPLIER = Decimal("1.0")
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    transaction_id: str
+    member_id: str
+    mcc: str
+    spend_cny: Decimal
+    #: When the purchase was posted; it decides the month, the year and any campaign.
+    posted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Earning:
+    points: int
+    base: int
+    bonus: int
+    multiplier: Decimal
+    tier: Tier
+    rule_ids: tuple[str, ...]
+    caps_applied: tuple[str, ...]
+    expires_on: date
+    #: First day of the calendar month whose bonus allowance this bonus uses.
+    month: date
+
+
+def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
+         rules: EarningRules) -> Earning:
+    local = purchase.posted_at.astimezone(rules.zone)
+    month, expiry = bonus_month(purchase.posted_at, rules), expires_on(purchase.posted_at, rules)
+    category = rules.category_of(purchase.mcc)
+    if isinstance(category, ExcludedCategory):
+        return Earning(0, 0, 0, NO_MULTIPLIER, tier, (category.id,), (), expiry, month)
+
+    tier_rule = rules.tiers[tier]
+    rule_ids = [rules.base_rule]
+    multiplier = tier_rule.multiplier
+    if isinstance(category, BonusCategory):
+        multiplier = category.multiplier * multiplier
+        rule_ids.append(category.id)
+    rule_ids.append(tier_rule.id)
+    for campaign in rules.campaigns_at(purchase.mcc, local):
+        multiplier *= campaign.multiplier
+        rule_ids.append(campaign.id)
+
+    caps: list[str] = []
+    base = math.floor(purchase.spend_cny)
+    total = math.floor(base * multiplier)
+    if total > rules.caps.per_transaction:
+        total = rules.caps.per_transaction
+        caps.append(rules.caps.per_transaction_id)
+    base = min(base, total)  # a purchase above the cap earns the cap, all of it base
+    bonus = total - base
+    allowance = max(0, rules.caps.monthly_bonus - bonus_used_this_month)
+    if bonus > allowance:
+        bonus = allowance
+        caps.append(rules.caps.monthly_bonus_id)
+    return Earning(base + bonus, base, bonus, multiplier, tier, tuple(rule_ids), tuple(caps),
+                   expiry, month)
+
+
+def expires_on(earned_at: datetime, rules: EarningRules) -> date:
+    """Points expire at the end of the calendar year after the year they were earned."""
+    return date(earned_at.astimezone(rules.zone).year + 1, 12, 31)
+
+
+def bonus_month(earned_at: datetime, rules: EarningRules) -> date:
+    local = earned_at.astimezone(rules.zone)
+    return date(local.year, local.month, 1)

@@ -1,0 +1,171 @@
+"""The points service earning on the real Kafka broker and PostgreSQL: purchases in,
+a balanced ledger and one points.earned per purchase out, duplicates absorbed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from contracts import snapshot
+from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
+from contracts.envelope import EncodedEvent, encode
+from contracts.strict import closed_schema
+from contracts.topics import POINTS_V1
+from runtime.relay import wait_until_drained
+from services.points.app import build
+from services.points.invariants import check
+from tests.integration.kafka_tools import create_topics, eventually, produce, read_topic
+
+pytestmark = pytest.mark.integration
+SOURCE = "urn:test:corebanking"
+TUESDAY = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def purchase(customer: str, amount: str, mcc: str = "5411",
+             transaction_id: str | None = None) -> EncodedEvent:
+    event = CardTransactionPosted(
+        transaction_id=transaction_id or uuid.uuid4().hex, customer_id=customer,
+        card_token="tok_test_0001",
+        merchant=Merchant(merchant_id="M1", name="商户", mcc=mcc, city="上海", country="CN"),
+        transaction_amount=Decimal(amount), transaction_currency="CNY",
+        settlement_amount=Decimal(amount), settlement_currency="CNY", posted_at=TUESDAY)
+    return encode(event, source=SOURCE)
+
+
+def refund(customer: str) -> EncodedEvent:
+    return encode(CardTransactionRefunded(
+        refund_id="R1", original_transaction_id="T0", customer_id=customer,
+        card_token="tok_test_0001", mcc="5411", refund_amount=Decimal("1.00"),
+        settlement_currency="CNY", refunded_at=TUESDAY), source=SOURCE)
+
+
+def customers(n: int) -> list[str]:
+    base = uuid.uuid4().int % 10**9
+    return [f"C{base + i:010d}" for i in range(n)]
+
+
+@pytest.fixture
+async def points(infra):
+    """A fresh points service (own schema, group and input topic), started and stopped."""
+    name = f"points_{uuid.uuid4().hex[:8]}"
+    topic = f"test.{name}.card-transactions"
+    await create_topics(infra["KAFKA_BOOTSTRAP_SERVERS"], [topic])
+    service = build(name, topic)
+    service.input_topic = topic
+    service.reports = []
+    service.card_transactions.after_commit.append(service.reports.append)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def _consumed(service, n: int) -> bool:
+    return sum(r.applied + r.duplicates + r.ignored + r.dead_lettered
+               for r in service.reports) >= n
+
+
+async def test_purchases_and_their_duplicates_earn_once(points, infra):
+    bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
+    a, b, c, d = members = customers(4)
+    await points.pool.execute("INSERT INTO member_tiers (member_id, tier) VALUES ($1, 'gold')", b)
+    events = [
+        purchase(a, "100.50"),            # 100
+        purchase(a, "50.00", "5812"),     # dining x2: 100
+        purchase(a, "2000.00", "6011"),   # cash: 0, still answered
+        purchase(b, "468.00", "5812"),    # gold dining: floor(468 x 2.4) = 1123
+        purchase(b, "10.99"),             # gold: floor(10 x 1.2) = 12
+        purchase(c, "6000.00", "7011"),   # hotel x3: 18000, 12000 of it bonus
+        purchase(c, "6000.00", "7011"),   # bonus cut to the month's remaining 8000: 14000
+        purchase(c, "1000.00", "7011"),   # month's bonus used up: 1000
+        purchase(d, "30000.00", "3000"),  # airline: 90000 cut to 50000 per transaction
+    ]
+    expected = {a: 200, b: 1135, c: 33000, d: 50000}
+
+    # Duplicates inside the first delivery; a refund this slice skips.
+    await produce(bootstrap, points.input_topic, [*events, refund(a), *events[:4]])
+    await eventually(lambda: _consumed(points, 14), what="first delivery consumed")
+    # Redelivered after they were applied, and one purchase re-sent under a new event id.
+    first = json.loads(events[0].value)
+    resent = purchase(a, "100.50", transaction_id=first["transaction_id"])
+    await produce(bootstrap, points.input_topic, [*events[4:8], resent])
+    await eventually(lambda: _consumed(points, 19), what="redelivery consumed")
+
+    rows = await points.pool.fetch("SELECT member_id, points FROM balances")
+    assert {r["member_id"]: r["points"] for r in rows} == expected
+    assert await points.pool.fetchval(
+        "SELECT bonus_points FROM monthly_bonus WHERE member_id = $1", c) == 20000
+    assert await points.pool.fetchval("SELECT count(*) FROM earnings") == len(events)
+    credited = len(events) - 1  # all but the cash withdrawal
+    assert await points.pool.fetchval("SELECT count(*) FROM lots") == credited
+    assert await points.pool.fetchval("SELECT count(*) FROM ledger_entries") == 2 * credited
+    assert sum(r.duplicates for r in points.reports) == 8
+    assert sum(r.ignored for r in points.reports) == 1
+    assert sum(r.dead_lettered for r in points.reports) == 0
+
+    await wait_until_drained(points.pool)
+    earned = await read_topic(bootstrap, POINTS_V1, keep=lambda r: r.key.decode() in members,
+                              until=lambda kept: len(kept) >= len(events), settle=2.0)
+    assert len(earned) == len(events)  # one per purchase, none for duplicates
+    assert len({dict(r.headers)["ce_id"] for r in earned}) == len(events)
+    assert {dict(r.headers)["ce_type"] for r in earned} == {b"points.earned"}
+    producer_schema = Draft202012Validator(  # what we publish: nothing undeclared
+        closed_schema(snapshot.revisions("points.earned")[-1][1]),
+        format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for record in earned:
+        assert not list(producer_schema.iter_errors(json.loads(record.value)))
+    by_transaction = {json.loads(r.value)["transaction_id"]: json.loads(r.value) for r in earned}
+    assert by_transaction.keys() == {json.loads(e.value)["transaction_id"] for e in events}
+    second_hotel = by_transaction[json.loads(events[6].value)["transaction_id"]]
+    assert (second_hotel["points"], second_hotel["calculation"]["caps_applied"]) == (
+        14000, ["monthly-bonus-20000"])
+    cash = by_transaction[json.loads(events[2].value)["transaction_id"]]
+    assert (cash["points"], cash["calculation"]["rule_ids"]) == (0, ["excluded-cash-quasi-cash"])
+    assert cash["expires_on"] == "2027-12-31"
+
+    async with points.pool.acquire() as conn:
+        assert await check(conn) == {}
+    code, output = await _invariants_command(points.name, infra)
+    assert code == 0, output
+    assert "invariants hold" in output
+
+
+async def test_the_invariant_check_catches_an_unbalanced_ledger(points, infra):
+    member = customers(1)[0]
+    posting = uuid.uuid4()
+    async with points.pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO accounts (id, kind, member_id) VALUES ($1, 'member', $2)",
+                           f"member:{member}", member)
+        await conn.execute("INSERT INTO postings (id, kind, reference, member_id, occurred_at)"
+                           " VALUES ($1, 'earn', 'T-broken', $2, now())", posting, member)
+        await conn.execute("INSERT INTO ledger_entries (posting_id, account_id, amount)"
+                           " VALUES ($1, $2, 5)", posting, f"member:{member}")
+
+    async with points.pool.acquire() as conn:
+        broken = await check(conn)
+    assert set(broken) == {"all ledger entries sum to zero",
+                           "every posting has two or more lines summing to zero",
+                           "each member balance equals the sum of its entries"}
+    code, output = await _invariants_command(points.name, infra)
+    assert code == 1
+    assert "BROKEN: every posting has two or more lines summing to zero" in output
+
+    with pytest.raises(Exception, match="append-only"):  # nor can it be repaired in place
+        await points.pool.execute("DELETE FROM ledger_entries WHERE posting_id = $1", posting)
+
+
+async def _invariants_command(schema: str, infra) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.points.invariants", "--schema", schema,
+        env={**os.environ, **infra}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    stdout, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode, stdout.decode()
