@@ -25,6 +25,9 @@ def make_broker(bootstrap_servers: str, service: str,
     return KafkaBroker(
         bootstrap_servers,
         client_id=f"loyalty-{service}",
+        # Through our JSON handler, and per-batch "Received/Processed" lines only at DEBUG.
+        logger=logging.getLogger("loyalty.broker"),
+        log_level=logging.DEBUG,
         middlewares=(
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
