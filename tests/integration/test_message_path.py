@@ -19,6 +19,7 @@ from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefun
 from contracts.envelope import EncodedEvent, encode
 from contracts.topics import POINTS_V1, dead_letter_topic
 from runtime.relay import wait_until_drained
+from tests.integration.fresh import customers, fresh_service
 from tests.integration.kafka_tools import (
     committed_offsets,
     create_topics,
@@ -43,22 +44,11 @@ def purchase(customer: str, amount: str, merchant: str = "全家便利店") -> E
     return encode(event, source=SOURCE)
 
 
-def customers(n: int) -> list[str]:
-    base = uuid.uuid4().int % 10**9
-    return [f"C{base + i:010d}" for i in range(n)]
-
-
 @pytest.fixture
 async def tally(infra):
     """A fresh tally service (own schema, group and input topic), started and stopped."""
-    name = f"tally_{uuid.uuid4().hex[:8]}"
-    topic = f"test.{name}.card-transactions"
-    await create_topics(infra["KAFKA_BOOTSTRAP_SERVERS"], [topic])
-    service = build(name, topic)
-    service.input_topic = topic
-    await service.start()
-    yield service
-    await service.stop()
+    async with fresh_service(build, "tally", infra["KAFKA_BOOTSTRAP_SERVERS"]) as service:
+        yield service
 
 
 async def spend(url: str, schema: str) -> dict[str, Decimal]:

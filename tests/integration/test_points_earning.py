@@ -23,7 +23,8 @@ from contracts.topics import POINTS_V1
 from runtime.relay import wait_until_drained
 from services.points.app import build
 from services.points.invariants import check
-from tests.integration.kafka_tools import create_topics, eventually, produce, read_topic
+from tests.integration.fresh import customers, fresh_service
+from tests.integration.kafka_tools import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
 SOURCE = "urn:test:corebanking"
@@ -48,24 +49,13 @@ def refund(customer: str) -> EncodedEvent:
         settlement_currency="CNY", refunded_at=TUESDAY), source=SOURCE)
 
 
-def customers(n: int) -> list[str]:
-    base = uuid.uuid4().int % 10**9
-    return [f"C{base + i:010d}" for i in range(n)]
-
-
 @pytest.fixture
 async def points(infra):
     """A fresh points service (own schema, group and input topic), started and stopped."""
-    name = f"points_{uuid.uuid4().hex[:8]}"
-    topic = f"test.{name}.card-transactions"
-    await create_topics(infra["KAFKA_BOOTSTRAP_SERVERS"], [topic])
-    service = build(name, topic)
-    service.input_topic = topic
-    service.reports = []
-    service.card_transactions.after_commit.append(service.reports.append)
-    await service.start()
-    yield service
-    await service.stop()
+    async with fresh_service(build, "points", infra["KAFKA_BOOTSTRAP_SERVERS"]) as service:
+        service.reports = []
+        service.card_transactions.after_commit.append(service.reports.append)
+        yield service
 
 
 async def _consumed(service, n: int) -> bool:
