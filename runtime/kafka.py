@@ -3,6 +3,7 @@ idempotent producer, topic creation, and per-partition lag."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -47,18 +48,19 @@ def make_producer(bootstrap_servers: str, service: str) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int) -> None:
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[str],
+                        partitions: int) -> list[str]:
+    """Create those of `topics` the broker lacks (it does not auto-create them); returns the
+    ones it created. Idempotent, and safe when another process creates them meanwhile."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = sorted(set(topics) - existing)
+        missing = sorted(set(topics) - set(await admin.list_topics()))
         for topic in missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(topic, partitions, 1)])
                 log.info("created topic %s (%d partitions)", topic, partitions)
-            except TopicAlreadyExistsError:
-                pass  # another service created it meanwhile
+        return missing
     finally:
         await admin.close()
 

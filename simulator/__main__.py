@@ -18,10 +18,11 @@ from collections import Counter
 
 from contracts import topics
 from contracts.envelope import EncodedEvent
+from runtime.kafka import ensure_topics
 
 from .batch import generate_batch
 from .live import LiveSimulation
-from .publisher import ConfigError, bootstrap_servers, ensure_topics, make_producer, publish
+from .publisher import ConfigError, bootstrap_servers, make_producer, publish
 
 TOPICS = (topics.CUSTOMERS_V1, topics.ASSET_SNAPSHOTS_V1, topics.CARD_TRANSACTIONS_V1)
 TICK_S = 0.1

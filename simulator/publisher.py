@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from contracts.envelope import EncodedEvent
 
@@ -39,22 +36,6 @@ def make_producer(servers: str) -> AIOKafkaProducer:
         linger_ms=20,
         max_batch_size=256 * 1024,
     )
-
-
-async def ensure_topics(servers: str, topics: Iterable[str], partitions: int) -> list[str]:
-    """Create the simulator's topics the broker lacks (it does not auto-create them, and
-    aiokafka would retry each send until it timed out); returns those it created. Core
-    banking owns these streams, so creating them is the producer's job, not a consumer's."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="corebanking-simulator")
-    await admin.start()
-    try:
-        missing = sorted(set(topics) - set(await admin.list_topics()))
-        for topic in missing:
-            with contextlib.suppress(TopicAlreadyExistsError):  # a consumer got there first
-                await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
-        return missing
-    finally:
-        await admin.close()
 
 
 async def publish(producer: AIOKafkaProducer, events: Iterable[EncodedEvent]) -> int:

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from runtime.kafka import ensure_topics
 from runtime.service import Service
-from tests.integration.kafka_tools import create_topics
 
 
 def customers(n: int) -> list[str]:
@@ -22,7 +22,7 @@ async def fresh_service(build: Callable[[str, str], Service], prefix: str,
     """A started service under a unique name, reading its own private input topic."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     topic = f"test.{name}.card-transactions"
-    await create_topics(bootstrap, [topic])
+    await ensure_topics(bootstrap, [topic], partitions=3)
     service = build(name, topic)
     service.input_topic = topic
     await service.start()

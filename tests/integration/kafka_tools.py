@@ -5,35 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.envelope import EncodedEvent
-
-
-async def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
-        if new:
-            await admin.create_topics(new)
-    finally:
-        await admin.close()
+from simulator.publisher import make_producer, publish
 
 
 async def produce(bootstrap: str, topic: str, events: Iterable[EncodedEvent]) -> int:
     """Publish to `topic` (not the event's own topic: tests use private topics)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True,
-                                linger_ms=5)
+    producer = make_producer(bootstrap)
     await producer.start()
     try:
-        futures = [await producer.send(topic, value=e.value, key=e.key, headers=e.headers)
-                   for e in events]
-        await asyncio.gather(*futures)
-        return len(futures)
+        return await publish(producer, (replace(e, topic=topic) for e in events))
     finally:
         await producer.stop()
 

@@ -18,11 +18,11 @@ from prometheus_client import REGISTRY
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
 from contracts.envelope import EncodedEvent, encode
 from contracts.topics import POINTS_V1, dead_letter_topic
+from runtime.kafka import ensure_topics
 from runtime.relay import wait_until_drained
 from tests.integration.fresh import customers, fresh_service
 from tests.integration.kafka_tools import (
     committed_offsets,
-    create_topics,
     eventually,
     produce,
     read_topic,
@@ -97,7 +97,7 @@ async def test_crash_between_database_commit_and_offset_commit_changes_nothing(i
     bootstrap, url = infra["KAFKA_BOOTSTRAP_SERVERS"], infra["DATABASE_URL"]
     name = f"tally_{uuid.uuid4().hex[:8]}"
     topic = f"test.{name}.card-transactions"
-    await create_topics(bootstrap, [topic], partitions=1)
+    await ensure_topics(bootstrap, [topic], partitions=1)
     members = customers(3)
     events = [purchase(members[i % 3], "100.00") for i in range(30)]
     await produce(bootstrap, topic, events)
@@ -191,7 +191,7 @@ def _fresh_id(headers):
 async def test_an_outbox_row_from_a_rolled_back_transaction_is_never_published(tally, infra):
     bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
     topic = f"test.{tally.name}.outbox"
-    await create_topics(bootstrap, [topic])
+    await ensure_topics(bootstrap, [topic], partitions=3)
     from runtime import outbox
 
     class Abort(Exception):
@@ -212,7 +212,7 @@ async def test_an_outbox_row_from_a_rolled_back_transaction_is_never_published(t
 async def test_relay_keeps_order_per_key_and_only_one_relay_is_active(tally, infra):
     bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
     topic = f"test.{tally.name}.ordered"
-    await create_topics(bootstrap, [topic], partitions=3)
+    await ensure_topics(bootstrap, [topic], partitions=3)
     standby = build(tally.name, tally.input_topic)  # a second instance of the same service
     await standby.start()
     try:
