@@ -13,7 +13,6 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 
 from .metrics import CONSUMER_LAG
@@ -21,8 +20,7 @@ from .metrics import CONSUMER_LAG
 log = logging.getLogger(__name__)
 
 
-def make_broker(bootstrap_servers: str, service: str,
-                tracer_provider: TracerProvider | None = None) -> KafkaBroker:
+def make_broker(bootstrap_servers: str, service: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         client_id=f"loyalty-{service}",
@@ -30,7 +28,8 @@ def make_broker(bootstrap_servers: str, service: str,
         logger=logging.getLogger("loyalty.broker"),
         log_level=logging.DEBUG,
         middlewares=(
-            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            # The global provider, set up by Service.run() (a proxy until then).
+            KafkaTelemetryMiddleware(),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
         ),
     )

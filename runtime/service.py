@@ -42,8 +42,7 @@ class Service:
         self._topics = set(publishes)
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task | None = None
-        self.tracer_provider = configure_tracing(name)
-        self.broker = make_broker(settings.kafka_bootstrap_servers, name, self.tracer_provider)
+        self.broker = make_broker(settings.kafka_bootstrap_servers, name)
         self.relay: OutboxRelay | None = None
         self.http = FastAPI(title=f"loyalty {name}", lifespan=self._lifespan)
         self.http.add_api_route("/health/live", self._live, include_in_schema=False)
@@ -91,7 +90,6 @@ class Service:
             await self._producer.stop()
         if self._pool:
             await self._pool.close()
-        self.tracer_provider.shutdown()
         log.info("%s stopped", self.name)
 
     @asynccontextmanager
@@ -103,9 +101,14 @@ class Service:
             await self.stop()
 
     def run(self) -> None:
+        """The process's entry point: logging and tracing are process-wide, set up once here."""
         configure_logging(self.name, self.settings.log_level)
-        uvicorn.run(self.http, host=self.settings.http_host, port=self.settings.http_port,
-                    log_config=None, access_log=False)
+        tracer_provider = configure_tracing(self.name)
+        try:
+            uvicorn.run(self.http, host=self.settings.http_host, port=self.settings.http_port,
+                        log_config=None, access_log=False)
+        finally:
+            tracer_provider.shutdown()  # flush spans still queued for export
 
     # ------------------------------------------------------------------ health
 
