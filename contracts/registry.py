@@ -1,8 +1,10 @@
 """Every event model by its CloudEvents type, for decoders, snapshots and documentation."""
 
+from .accounts import v1 as accounts_v1
 from .base import Event
 from .corebanking import v1 as corebanking_v1
 from .points import v1 as points_v1
+from .rewards import v1 as rewards_v1
 
 _MODELS: tuple[type[Event], ...] = (
     corebanking_v1.CustomerOnboarded,
@@ -19,6 +21,16 @@ _MODELS: tuple[type[Event], ...] = (
     points_v1.PointsExpired,
     points_v1.PointsExpiringSoon,
     points_v1.PointsForfeited,
+    accounts_v1.MemberEnrolled,
+    accounts_v1.MemberUpdated,
+    accounts_v1.MemberClosed,
+    accounts_v1.MemberTierChanged,
+    accounts_v1.MemberContactChanged,
+    accounts_v1.MemberContactErased,
+    rewards_v1.RedemptionRequested,
+    rewards_v1.RedemptionConfirmed,
+    rewards_v1.RedemptionRejected,
+    rewards_v1.RedemptionCancelled,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {model.ce_type: model for model in _MODELS}

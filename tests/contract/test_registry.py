@@ -18,9 +18,12 @@ def test_models_on_partitions_the_registry_by_topic() -> None:
             topics.ASSET_SNAPSHOTS_V1,
             topics.CARD_TRANSACTIONS_V1,
             topics.POINTS_V1,
+            topics.MEMBERS_V1,
+            topics.MEMBER_CONTACTS_V1,
+            topics.REWARDS_V1,
         )
     ]
-    assert [len(m) for m in by_topic] == [3, 1, 2, 8]
+    assert [len(m) for m in by_topic] == [3, 1, 2, 8, 4, 2, 4]
     merged = {k: v for models in by_topic for k, v in models.items()}
     assert merged == EVENT_TYPES
     assert models_on("no.such.topic") == {}
