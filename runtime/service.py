@@ -24,6 +24,7 @@ from .consumer import BatchProcessor, Handler
 from .kafka import ensure_topics, make_broker, make_producer
 from .relay import OutboxRelay
 from .settings import Settings
+from .subscriber import undecoded
 from .telemetry import configure_logging, configure_tracing
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ class Service:
     `self.broker` and routes on `self.http`, then `run()` starts it all."""
 
     def __init__(self, name: str, *, settings: Settings, package_dir: Path,
-                 publishes: Iterable[str] = ()) -> None:
+                 publishes: Iterable[str] = (), topic_prefix: str = "") -> None:
         self.name = name
+        #: Put before every input topic's name; tests give each service private inputs.
+        self.topic_prefix = topic_prefix
         self.settings = settings
         self.schema = name
         self._package_dir = package_dir
@@ -48,6 +51,18 @@ class Service:
         self.http.add_api_route("/health/live", self._live, include_in_schema=False)
         self.http.add_api_route("/health/ready", self._ready, include_in_schema=False)
         self.http.add_api_route("/metrics", self._metrics, include_in_schema=False)
+
+    def topic(self, name: str) -> str:
+        """The name this service reads input topic `name` under."""
+        return self.topic_prefix + name
+
+    def batch_options(self) -> dict:
+        """How every subscriber of this service takes its batches (the ack policy is
+        stated at each subscriber)."""
+        s = self.settings
+        return dict(batch=True, max_records=s.batch_max_records,
+                    batch_timeout_ms=s.batch_timeout_ms, auto_offset_reset="earliest",
+                    decoder=undecoded)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -14,7 +14,6 @@ from faststream.kafka import KafkaMessage
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
 from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1
 from runtime.service import Service
-from runtime.subscriber import undecoded
 
 from .handlers import EarnOnPurchase
 from .programme import load_rules
@@ -23,23 +22,23 @@ from .settings import PointsSettings
 PACKAGE_DIR = Path(__file__).parent
 
 
-def build(name: str = "points", topic: str = CARD_TRANSACTIONS_V1,
+def build(name: str = "points", topic_prefix: str = "",
           settings: PointsSettings | None = None) -> Service:
-    """`name` is the schema and the consumer group; tests pass their own to stay apart."""
+    """`name` is the schema and the consumer group; tests pass their own, and a prefix for
+    private input topics, to stay apart."""
     settings = settings or PointsSettings()
     rules = load_rules(settings.programme_file)  # a bad programme file stops the start here
-    service = Service(name, settings=settings, package_dir=PACKAGE_DIR, publishes=[POINTS_V1])
+    service = Service(name, settings=settings, package_dir=PACKAGE_DIR, publishes=[POINTS_V1],
+                      topic_prefix=topic_prefix)
 
     card_transactions = service.processor(
-        topic, group=name, handler=EarnOnPurchase(rules),
+        service.topic(CARD_TRANSACTIONS_V1), group=name, handler=EarnOnPurchase(rules),
         models={CardTransactionPosted.ce_type: CardTransactionPosted},
         # Refunds are the next slice; until then they are skipped, not dead-lettered.
         ignored_types={CardTransactionRefunded.ce_type})
 
-    @service.broker.subscriber(
-        topic, group_id=name, batch=True, max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms, auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR, decoder=undecoded)
+    @service.broker.subscriber(card_transactions.topic, group_id=name,
+                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
     async def on_card_transactions(message: KafkaMessage) -> None:
         await card_transactions.consume(message)
 

@@ -1,5 +1,5 @@
 """Isolation for integration tests on the shared broker and database: each test gets its
-own service schema, consumer group, input topic and member ids."""
+own service schema, consumer group, input topics and member ids."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from runtime.kafka import ensure_topics
 from runtime.service import Service
 
 
@@ -17,15 +16,13 @@ def customers(n: int) -> list[str]:
 
 
 @asynccontextmanager
-async def fresh_service(build: Callable[[str, str], Service], prefix: str,
-                        bootstrap: str) -> AsyncIterator[Service]:
-    """A started service under a unique name, reading its own private input topic."""
+async def fresh_service(build: Callable[[str, str], Service],
+                        prefix: str) -> AsyncIterator[Service]:
+    """A started service under a unique name, reading private copies of its input topics
+    (`service.topic(name)`); its outputs go to the shared topics, keyed by fresh members."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    topic = f"test.{name}.card-transactions"
-    await ensure_topics(bootstrap, [topic], partitions=3)
-    service = build(name, topic)
-    service.input_topic = topic
-    await service.start()
+    service = build(name, f"test.{name}.")
+    await service.start()  # creates the input topics it subscribes to
     try:
         yield service
     finally:

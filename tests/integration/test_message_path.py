@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
 from contracts.envelope import EncodedEvent, encode
-from contracts.topics import POINTS_V1, dead_letter_topic
+from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1, dead_letter_topic
 from runtime.kafka import ensure_topics
 from runtime.relay import wait_until_drained
 from tests.integration.fresh import customers, fresh_service
@@ -47,7 +47,7 @@ def purchase(customer: str, amount: str, merchant: str = "全家便利店") -> E
 @pytest.fixture
 async def tally(infra):
     """A fresh tally service (own schema, group and input topic), started and stopped."""
-    async with fresh_service(build, "tally", infra["KAFKA_BOOTSTRAP_SERVERS"]) as service:
+    async with fresh_service(build, "tally") as service:
         yield service
 
 
@@ -96,7 +96,8 @@ async def _seen(reports, n: int) -> bool:
 async def test_crash_between_database_commit_and_offset_commit_changes_nothing(infra):
     bootstrap, url = infra["KAFKA_BOOTSTRAP_SERVERS"], infra["DATABASE_URL"]
     name = f"tally_{uuid.uuid4().hex[:8]}"
-    topic = f"test.{name}.card-transactions"
+    prefix = f"test.{name}."
+    topic = prefix + CARD_TRANSACTIONS_V1
     await ensure_topics(bootstrap, [topic], partitions=1)
     members = customers(3)
     events = [purchase(members[i % 3], "100.00") for i in range(30)]
@@ -104,7 +105,7 @@ async def test_crash_between_database_commit_and_offset_commit_changes_nothing(i
 
     # A real process that dies (os._exit) right after its first database commit.
     crashed = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.tally.service", name, topic,
+        sys.executable, "-m", "tests.integration.tally.service", name, prefix,
         env={**os.environ, **infra}, stderr=asyncio.subprocess.PIPE)
     _, stderr = await asyncio.wait_for(crashed.communicate(), timeout=120)
     assert crashed.returncode == 137, stderr.decode()[-3000:]
@@ -113,7 +114,7 @@ async def test_crash_between_database_commit_and_offset_commit_changes_nothing(i
     offsets = await committed_offsets(bootstrap, name)
     assert all(offset <= 0 for offset in offsets.values()), offsets
 
-    service = build(name, topic)
+    service = build(name, prefix)
     reports = []
     service.transactions.after_commit.append(reports.append)
     await service.start()
@@ -213,7 +214,7 @@ async def test_relay_keeps_order_per_key_and_only_one_relay_is_active(tally, inf
     bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
     topic = f"test.{tally.name}.ordered"
     await ensure_topics(bootstrap, [topic], partitions=3)
-    standby = build(tally.name, tally.input_topic)  # a second instance of the same service
+    standby = build(tally.name, tally.topic_prefix)  # a second instance of the same service
     await standby.start()
     try:
         await asyncio.sleep(1.5)

@@ -19,7 +19,7 @@ from contracts import snapshot
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
 from contracts.envelope import EncodedEvent, encode
 from contracts.strict import closed_schema
-from contracts.topics import POINTS_V1
+from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1
 from runtime.relay import wait_until_drained
 from services.points.app import build
 from services.points.invariants import check
@@ -52,7 +52,7 @@ def refund(customer: str) -> EncodedEvent:
 @pytest.fixture
 async def points(infra):
     """A fresh points service (own schema, group and input topic), started and stopped."""
-    async with fresh_service(build, "points", infra["KAFKA_BOOTSTRAP_SERVERS"]) as service:
+    async with fresh_service(build, "points") as service:
         service.reports = []
         service.card_transactions.after_commit.append(service.reports.append)
         yield service
@@ -81,12 +81,12 @@ async def test_purchases_and_their_duplicates_earn_once(points, infra):
     expected = {a: 200, b: 1135, c: 33000, d: 50000}
 
     # Duplicates inside the first delivery; a refund this slice skips.
-    await produce(bootstrap, points.input_topic, [*events, refund(a), *events[:4]])
+    await produce(bootstrap, points.topic(CARD_TRANSACTIONS_V1), [*events, refund(a), *events[:4]])
     await eventually(lambda: _consumed(points, 14), what="first delivery consumed")
     # Redelivered after they were applied, and one purchase re-sent under a new event id.
     first = json.loads(events[0].value)
     resent = purchase(a, "100.50", transaction_id=first["transaction_id"])
-    await produce(bootstrap, points.input_topic, [*events[4:8], resent])
+    await produce(bootstrap, points.topic(CARD_TRANSACTIONS_V1), [*events[4:8], resent])
     await eventually(lambda: _consumed(points, 19), what="redelivery consumed")
 
     rows = await points.pool.fetch("SELECT member_id, points FROM balances")

@@ -12,7 +12,7 @@ from faststream.kafka import KafkaMessage
 
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
 from contracts.points.v1 import Calculation, PointsEarned
-from contracts.topics import POINTS_V1
+from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1
 from runtime.consumer import Inbound, Outcome, Outgoing
 from runtime.service import Service
 from runtime.settings import Settings
@@ -53,11 +53,12 @@ async def handle(conn, batch: list[Inbound[CardTransactionPosted]]) -> Outcome:
     return outcome
 
 
-def build(name: str, topic: str, settings: Settings | None = None,
+def build(name: str, topic_prefix: str, settings: Settings | None = None,
           max_records: int = 100) -> Service:
     settings = settings or Settings()
     service = Service(name, settings=settings, package_dir=Path(__file__).parent,
-                      publishes=[POINTS_V1])
+                      publishes=[POINTS_V1], topic_prefix=topic_prefix)
+    service.input_topic = topic = service.topic(CARD_TRANSACTIONS_V1)
     service.transactions = processor = service.processor(
         topic, group=name, handler=handle,
         models={CardTransactionPosted.ce_type: CardTransactionPosted},
@@ -72,10 +73,10 @@ def build(name: str, topic: str, settings: Settings | None = None,
     return service
 
 
-async def _crash_after_first_commit(name: str, topic: str) -> None:
+async def _crash_after_first_commit(name: str, topic_prefix: str) -> None:
     """Run until the first batch is committed to the database, then die like a killed
     process would: no offset commit, no clean shutdown."""
-    service = build(name, topic)
+    service = build(name, topic_prefix)
     service.transactions.after_commit.append(lambda report: os._exit(137))
     await service.start()
     await asyncio.sleep(60)
@@ -85,6 +86,6 @@ async def _crash_after_first_commit(name: str, topic: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("name")
-    parser.add_argument("topic")
+    parser.add_argument("topic_prefix")
     args = parser.parse_args()
-    asyncio.run(_crash_after_first_commit(args.name, args.topic))
+    asyncio.run(_crash_after_first_commit(args.name, args.topic_prefix))
