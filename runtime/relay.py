@@ -36,12 +36,14 @@ _BACKLOG = "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM ou
 
 class OutboxRelay:
     def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
-                 batch_size: int = 2_000, poll_seconds: float = 1.0) -> None:
+                 batch_size: int = 2_000, poll_seconds: float = 1.0,
+                 topic_prefix: str = "") -> None:
         self._database_url = database_url
         self._schema = schema
         self._producer = producer
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._topic_prefix = topic_prefix
         self._wake = asyncio.Event()
         self.active = False
 
@@ -99,10 +101,11 @@ class OutboxRelay:
             return 0
         sends = []
         for row in rows:
+            topic = self._topic_prefix + row["topic"]
             headers = list(zip(row["header_names"], row["header_values"], strict=True))
-            headers = self._with_publish_span(row["topic"], headers)
+            headers = self._with_publish_span(topic, headers)
             sends.append(await self._producer.send(
-                row["topic"], value=row["value"], key=row["key"], headers=headers))
+                topic, value=row["value"], key=row["key"], headers=headers))
         await asyncio.gather(*sends)
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])",
                            [row["id"] for row in rows])

@@ -37,7 +37,8 @@ class Service:
     def __init__(self, name: str, *, settings: Settings, package_dir: Path,
                  publishes: Iterable[str] = (), topic_prefix: str = "") -> None:
         self.name = name
-        #: Put before every input topic's name; tests give each service private inputs.
+        #: Put before every topic's name, in and out: services started under one prefix
+        #: form a private world (tests).
         self.topic_prefix = topic_prefix
         self.settings = settings
         self.schema = name
@@ -53,7 +54,7 @@ class Service:
         self.http.add_api_route("/metrics", self._metrics, include_in_schema=False)
 
     def topic(self, name: str) -> str:
-        """The name this service reads input topic `name` under."""
+        """The Kafka name of the contract topic `name` for this service."""
         return self.topic_prefix + name
 
     def batch_options(self) -> dict:
@@ -73,7 +74,8 @@ class Service:
     def processor(self, topic: str, group: str, handler: Handler,
                   models: Mapping[str, type[Event]],
                   ignored_types: Iterable[str] = ()) -> BatchProcessor:
-        """The batch path for one (topic, group); the pool is bound when the service starts."""
+        """The batch path for one (topic, group); the pool is bound when the service starts.
+        `topic` is the contract's name; subscribe to `self.topic(topic)`."""
         self._topics |= {topic, dead_letter_topic(topic, group)}
         return BatchProcessor(service=self.name, topic=topic, group=group,
                               pool=_LazyPool(self), handler=handler, models=models,
@@ -85,12 +87,14 @@ class Service:
         s = self.settings
         self._pool = await db.create_pool(s.database_url, self.schema, max_size=s.db_pool_max)
         await db.migrate(self._pool, self.schema, db.migration_files(self._package_dir))
-        await ensure_topics(s.kafka_bootstrap_servers, self._topics, s.topic_partitions)
+        await ensure_topics(s.kafka_bootstrap_servers, [self.topic(t) for t in self._topics],
+                            s.topic_partitions)
         producer = make_producer(s.kafka_bootstrap_servers, self.name)
         await producer.start()
         self.relay = OutboxRelay(database_url=s.database_url, schema=self.schema,
                                  producer=producer, batch_size=s.relay_batch_size,
-                                 poll_seconds=s.relay_poll_seconds)
+                                 poll_seconds=s.relay_poll_seconds,
+                                 topic_prefix=self.topic_prefix)
         self._producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         await self.broker.start()

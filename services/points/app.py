@@ -32,12 +32,12 @@ def build(name: str = "points", topic_prefix: str = "",
                       topic_prefix=topic_prefix)
 
     card_transactions = service.processor(
-        service.topic(CARD_TRANSACTIONS_V1), group=name, handler=EarnOnPurchase(rules),
+        CARD_TRANSACTIONS_V1, group=name, handler=EarnOnPurchase(rules),
         models={CardTransactionPosted.ce_type: CardTransactionPosted},
         # Refunds are the next slice; until then they are skipped, not dead-lettered.
         ignored_types={CardTransactionRefunded.ce_type})
 
-    @service.broker.subscriber(card_transactions.topic, group_id=name,
+    @service.broker.subscriber(service.topic(CARD_TRANSACTIONS_V1), group_id=name,
                                ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
     async def on_card_transactions(message: KafkaMessage) -> None:
         await card_transactions.consume(message)

@@ -1,13 +1,21 @@
 """Isolation for integration tests on the shared broker and database: each test gets its
-own service schema, consumer group, input topics and member ids."""
+own service schemas, consumer groups, topics and member ids.
+
+A service built with a topic prefix reads and writes `prefix + contract topic`, so services
+started under one prefix form a private world: accounts' tier changes reach that test's
+points service and nobody else's.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from runtime.service import Service
+
+Build = Callable[[str, str], Service]
 
 
 def customers(n: int) -> list[str]:
@@ -16,14 +24,21 @@ def customers(n: int) -> list[str]:
 
 
 @asynccontextmanager
-async def fresh_service(build: Callable[[str, str], Service],
-                        prefix: str) -> AsyncIterator[Service]:
-    """A started service under a unique name, reading private copies of its input topics
-    (`service.topic(name)`); its outputs go to the shared topics, keyed by fresh members."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    service = build(name, f"test.{name}.")
-    await service.start()  # creates the input topics it subscribes to
-    try:
-        yield service
-    finally:
-        await service.stop()
+async def fresh_world(builds: dict[str, Build]) -> AsyncIterator[dict[str, Service]]:
+    """Started services, one per `builds` entry, under unique names and one topic prefix."""
+    world = uuid.uuid4().hex[:8]
+    async with contextlib.AsyncExitStack() as stack:
+        services = {}
+        for prefix, build in builds.items():
+            service = build(f"{prefix}_{world}", f"test.{world}.")
+            await service.start()  # creates the topics it reads and writes
+            stack.push_async_callback(service.stop)
+            services[prefix] = service
+        yield services
+
+
+@asynccontextmanager
+async def fresh_service(build: Build, prefix: str) -> AsyncIterator[Service]:
+    """One started service in a private world of its own."""
+    async with fresh_world({prefix: build}) as services:
+        yield services[prefix]

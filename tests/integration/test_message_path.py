@@ -79,7 +79,7 @@ async def test_a_record_delivered_twice_changes_state_once(tally, infra):
     assert sum(r.applied for r in reports) == 50
     assert sum(r.duplicates for r in reports) == 30
     points = await read_topic(
-        bootstrap, POINTS_V1, keep=lambda r: r.key.decode() in members,
+        bootstrap, tally.topic(POINTS_V1), keep=lambda r: r.key.decode() in members,
         until=lambda kept: len(kept) >= 50, settle=1.0)
     assert len(points) == 50
     assert len({dict(r.headers)["ce_id"] for r in points}) == 50
@@ -160,7 +160,7 @@ async def test_bad_records_are_dead_lettered_and_the_batch_goes_on(tally, infra)
     await eventually(lambda: _seen_all(reports, len(batch)), what="whole batch consumed")
 
     assert await spend(url, tally.name) == {member: Decimal("42.00")}
-    dlq = dead_letter_topic(tally.input_topic, tally.name)
+    dlq = tally.topic(dead_letter_topic(CARD_TRANSACTIONS_V1, tally.name))
     letters = await read_topic(bootstrap, dlq, until=lambda kept: len(kept) >= 6, settle=1.0)
     assert len(letters) == 6  # the refund is a known type this consumer ignores
     by_value = {r.value: dict(r.headers) for r in letters}
@@ -191,8 +191,8 @@ def _fresh_id(headers):
 
 async def test_an_outbox_row_from_a_rolled_back_transaction_is_never_published(tally, infra):
     bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
-    topic = f"test.{tally.name}.outbox"
-    await ensure_topics(bootstrap, [topic], partitions=3)
+    topic = "outbox"  # written under its contract name, published under the prefix
+    await ensure_topics(bootstrap, [tally.topic(topic)], partitions=3)
     from runtime import outbox
 
     class Abort(Exception):
@@ -205,15 +205,16 @@ async def test_an_outbox_row_from_a_rolled_back_transaction_is_never_published(t
     async with tally.pool.acquire() as conn, conn.transaction():
         await outbox.write(conn, [EncodedEvent(topic, b"k", b"committed", [])])
 
-    records = await read_topic(bootstrap, topic, until=lambda kept: len(kept) >= 1, settle=2.0)
+    records = await read_topic(bootstrap, tally.topic(topic), until=lambda kept: len(kept) >= 1,
+                               settle=2.0)
     assert [r.value for r in records] == [b"committed"]
     await wait_until_drained(tally.pool)
 
 
 async def test_relay_keeps_order_per_key_and_only_one_relay_is_active(tally, infra):
     bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
-    topic = f"test.{tally.name}.ordered"
-    await ensure_topics(bootstrap, [topic], partitions=3)
+    topic = "ordered"
+    await ensure_topics(bootstrap, [tally.topic(topic)], partitions=3)
     standby = build(tally.name, tally.topic_prefix)  # a second instance of the same service
     await standby.start()
     try:
@@ -227,7 +228,8 @@ async def test_relay_keeps_order_per_key_and_only_one_relay_is_active(tally, inf
                 await outbox.write(conn, [
                     EncodedEvent(topic, key, str(chunk * 200 + n).encode(), [])
                     for n in range(200) for key in [keys[n % 10]]])
-        records = await read_topic(bootstrap, topic, until=lambda kept: len(kept) >= 1000)
+        records = await read_topic(bootstrap, tally.topic(topic),
+                                   until=lambda kept: len(kept) >= 1000)
         by_key: dict[bytes, list[int]] = {}
         for record in records:
             by_key.setdefault(record.key, []).append(int(record.value))
@@ -239,7 +241,7 @@ async def test_relay_keeps_order_per_key_and_only_one_relay_is_active(tally, inf
         await active.stop()
         async with other.pool.acquire() as conn, conn.transaction():
             await outbox.write(conn, [EncodedEvent(topic, b"after", b"failover", [])])
-        late = await read_topic(bootstrap, topic, keep=lambda r: r.key == b"after",
+        late = await read_topic(bootstrap, tally.topic(topic), keep=lambda r: r.key == b"after",
                                 until=lambda kept: len(kept) >= 1, timeout=30)
         assert other.relay.active and late[0].value == b"failover"
         if active is tally:
@@ -254,7 +256,7 @@ async def test_database_connections_dropped_mid_stream_lose_nothing(tally, infra
     events = [purchase(members[i % 20], "3.00") for i in range(3000)]
     reports = []
     tally.transactions.after_commit.append(reports.append)
-    operation = f"{tally.name}:{tally.input_topic}"
+    operation = f"{tally.name}:{CARD_TRANSACTIONS_V1}"
     retries_before = _retries(operation)
     producing = asyncio.create_task(produce(bootstrap, tally.input_topic, events))
     admin = await asyncpg.connect(url)

@@ -102,7 +102,8 @@ async def test_purchases_and_their_duplicates_earn_once(points, infra):
     assert sum(r.dead_lettered for r in points.reports) == 0
 
     await wait_until_drained(points.pool)
-    earned = await read_topic(bootstrap, POINTS_V1, keep=lambda r: r.key.decode() in members,
+    earned = await read_topic(bootstrap, points.topic(POINTS_V1),
+                              keep=lambda r: r.key.decode() in members,
                               until=lambda kept: len(kept) >= len(events), settle=2.0)
     assert len(earned) == len(events)  # one per purchase, none for duplicates
     assert len({dict(r.headers)["ce_id"] for r in earned}) == len(events)

@@ -58,13 +58,14 @@ def build(name: str, topic_prefix: str, settings: Settings | None = None,
     settings = settings or Settings()
     service = Service(name, settings=settings, package_dir=Path(__file__).parent,
                       publishes=[POINTS_V1], topic_prefix=topic_prefix)
-    service.input_topic = topic = service.topic(CARD_TRANSACTIONS_V1)
+    service.input_topic = service.topic(CARD_TRANSACTIONS_V1)
     service.transactions = processor = service.processor(
-        topic, group=name, handler=handle,
+        CARD_TRANSACTIONS_V1, group=name, handler=handle,
         models={CardTransactionPosted.ce_type: CardTransactionPosted},
         ignored_types={CardTransactionRefunded.ce_type})
 
-    @service.broker.subscriber(topic, group_id=name, batch=True, max_records=max_records,
+    @service.broker.subscriber(service.input_topic, group_id=name, batch=True,
+                               max_records=max_records,
                                batch_timeout_ms=50, auto_offset_reset="earliest",
                                ack_policy=AckPolicy.NACK_ON_ERROR, decoder=undecoded)
     async def card_transactions(message: KafkaMessage) -> None:
