@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -46,6 +46,8 @@ class Service:
         self._topics = set(publishes)
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task | None = None
+        self._jobs: list[Callable[[], Awaitable[None]]] = []
+        self._job_tasks: list[asyncio.Task] = []
         self.broker = make_broker(settings.kafka_bootstrap_servers, name)
         self.relay: OutboxRelay | None = None
         self.http = FastAPI(title=f"loyalty {name}", lifespan=self._lifespan)
@@ -81,6 +83,10 @@ class Service:
                               pool=_LazyPool(self), handler=handler, models=models,
                               ignored_types=frozenset(ignored_types))
 
+    def background(self, job: Callable[[], Awaitable[None]]) -> None:
+        """A coroutine function run from start() until stop() (periodic jobs, senders)."""
+        self._jobs.append(job)
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -98,9 +104,14 @@ class Service:
         self._producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
+        self._job_tasks = [asyncio.create_task(job(), name=f"{self.name}-{job.__name__}")
+                           for job in self._jobs]
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
+        for task in self._job_tasks:
+            task.cancel()
+        await asyncio.gather(*self._job_tasks, return_exceptions=True)
         await self.broker.stop()
         if self._relay_task:
             self._relay_task.cancel()

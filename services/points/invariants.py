@@ -14,7 +14,7 @@ import sys
 
 import asyncpg
 
-from .ledger_sql import INVARIANTS, invariant_violations
+from .sql.ledger import INVARIANTS, invariant_violations
 
 
 async def check(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:

@@ -1,4 +1,4 @@
-"""The points service's settings: the shared ones plus its own port and programme file."""
+"""The points service's settings: the shared ones plus its own port, programme and jobs."""
 
 from pathlib import Path
 
@@ -13,3 +13,9 @@ class PointsSettings(Settings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     #: The earning rules (PROGRAMME_FILE); validated when the service starts.
     programme_file: Path = DEFAULT_FILE
+    #: How often the expiry job looks for due lots (it is cheap when nothing is due).
+    expiry_check_seconds: float = Field(default=3600, gt=0)
+    #: Members hear this many days ahead that points will expire.
+    expiry_notice_days: int = Field(default=30, ge=1, le=366)
+    #: How long a refund waits for its purchase before it goes to operations.
+    refund_wait_seconds: float = Field(default=86_400, gt=0)

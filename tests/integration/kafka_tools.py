@@ -24,6 +24,16 @@ async def produce(bootstrap: str, topic: str, events: Iterable[EncodedEvent]) ->
         await producer.stop()
 
 
+async def produce_to(service, events: Iterable[EncodedEvent]) -> int:
+    """Publish events to their contract topics as `service` names them (its test prefix)."""
+    by_topic: dict[str, list[EncodedEvent]] = {}
+    for event in events:
+        by_topic.setdefault(event.topic, []).append(event)
+    bootstrap = service.settings.kafka_bootstrap_servers
+    return sum([await produce(bootstrap, service.topic(topic), batch)
+                for topic, batch in by_topic.items()])
+
+
 async def read_topic(bootstrap: str, topic: str, *,
                      until: Callable[[list[ConsumerRecord]], bool],
                      keep: Callable[[ConsumerRecord], bool] = lambda r: True,

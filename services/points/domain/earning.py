@@ -9,11 +9,12 @@ product is floored; at most `per_transaction` points per purchase; the points ab
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .rules import BonusCategory, EarningRules, ExcludedCategory, Tier
+from .rules import DEFAULT_TIER, BonusCategory, EarningRules, ExcludedCategory, Tier
 
 #: Shown for a purchase no multiplier applied to (an excluded category earns nothing).
 NO_MULTIPLIER = Decimal("1.0")
@@ -43,10 +44,16 @@ class Earning:
     month: date
 
 
+#: Shown for a purchase by a member who has left: the programme no longer credits them.
+MEMBER_CLOSED = "member-closed"
+
+
 def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
-         rules: EarningRules) -> Earning:
+         rules: EarningRules, *, member_closed: bool = False) -> Earning:
     local = purchase.posted_at.astimezone(rules.zone)
     month, expiry = bonus_month(purchase.posted_at, rules), expires_on(purchase.posted_at, rules)
+    if member_closed:
+        return Earning(0, 0, 0, NO_MULTIPLIER, tier, (MEMBER_CLOSED,), (), expiry, month)
     category = rules.category_of(purchase.mcc)
     if isinstance(category, ExcludedCategory):
         return Earning(0, 0, 0, NO_MULTIPLIER, tier, (category.id,), (), expiry, month)
@@ -76,6 +83,20 @@ def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
         caps.append(rules.caps.monthly_bonus_id)
     return Earning(base + bonus, base, bonus, multiplier, tier, tuple(rule_ids), tuple(caps),
                    expiry, month)
+
+
+def tier_on(history: Sequence[tuple[date, Tier]], day: date) -> Tier:
+    """The tier in force on `day`, from (effective date, tier) pairs sorted by date."""
+    tier = DEFAULT_TIER
+    for effective, changed_to in history:
+        if effective > day:
+            break
+        tier = changed_to
+    return tier
+
+
+def local_date(at: datetime, rules: EarningRules) -> date:
+    return at.astimezone(rules.zone).date()
 
 
 def expires_on(earned_at: datetime, rules: EarningRules) -> date:

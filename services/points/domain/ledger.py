@@ -1,0 +1,141 @@
+"""A member's points as the ledger sees them: a balance and lots by expiry date. Every
+change is a posting (member against a programme account) that the SQL layer appends.
+
+Pure: handlers load the ledgers of a batch's members (locked), apply the batch's facts in
+order, then persist the postings and the new balances and lots in one go.
+
+The balance equals the lots while it is positive. Only a reversal can take it below zero
+(the points it reverses were already spent); later credits pay that debt before they open
+a lot, so the lots always add up to max(balance, 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Kind = Literal["earn", "reverse", "debit", "refund", "expire", "forfeit"]
+#: The programme account each kind of posting runs against.
+COUNTER_ACCOUNT: dict[Kind, str] = {
+    "earn": "programme:issuance",
+    "reverse": "programme:issuance",
+    "debit": "programme:redemption",
+    "refund": "programme:redemption",
+    "expire": "programme:expiry",
+    "forfeit": "programme:forfeiture",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    kind: Kind
+    reference: str  # the business id: transaction, refund, redemption, expiry date
+    member_id: str
+    points: int  # > 0 credits the member, < 0 debits it
+    occurred_at: datetime
+
+
+@dataclass
+class MemberLedger:
+    member_id: str
+    balance: int = 0
+    lots: dict[date, int] = field(default_factory=dict)
+    closed: bool = False
+    postings: list[Posting] = field(default_factory=list)
+    #: Lots changed since loading; only these are written back.
+    touched: set[date] = field(default_factory=set)
+
+    # ------------------------------------------------------------------ reading
+
+    def available(self, today: date) -> int:
+        """What a debit may spend: the lots not yet past their expiry date."""
+        return sum(points for day, points in self.lots.items() if day >= today)
+
+    # ------------------------------------------------------------------ changes
+
+    def credit(self, kind: Kind, reference: str, points: int, expires_on: date,
+               at: datetime) -> None:
+        """Points in: a debt (negative balance) is paid first, the rest opens or tops up the
+        lot that expires on `expires_on`."""
+        if points <= 0:
+            raise ValueError("a credit is a positive number of points")
+        into_lot = points + min(self.balance, 0)
+        self.balance += points
+        if into_lot > 0:
+            self._add(expires_on, into_lot)
+        self.postings.append(Posting(kind, reference, self.member_id, points, at))
+
+    def reverse(self, reference: str, points: int, from_lot: date, at: datetime) -> None:
+        """Points taken back: from their own lot first, then the nearest-expiring ones; what
+        the lots cannot cover becomes a debt."""
+        self._take(points, first=from_lot, today=None)
+        self.balance -= points
+        self.postings.append(Posting("reverse", reference, self.member_id, -points, at))
+
+    def debit(self, reference: str, points: int, today: date,
+              at: datetime) -> dict[date, int]:
+        """Spend `points` from the nearest-expiring live lots; the caller checked
+        `available`. Returns what each lot gave, for a later refund."""
+        if points > self.available(today):
+            raise ValueError("a debit must not overdraw")
+        taken = self._take(points, first=None, today=today)
+        self.balance -= points
+        self.postings.append(Posting("debit", reference, self.member_id, -points, at))
+        return taken
+
+    def refund(self, reference: str, taken: dict[date, int], at: datetime) -> int:
+        """A cancelled debit's points back to the lots they came from."""
+        points = 0
+        for day, part in sorted(taken.items()):
+            into_lot = part + min(self.balance, 0)
+            self.balance += part
+            points += part
+            if into_lot > 0:
+                self._add(day, into_lot)
+        self.postings.append(Posting("refund", reference, self.member_id, points, at))
+        return points
+
+    def expire(self, day: date, at: datetime) -> int:
+        """The lot of `day` expires, whatever is left of it."""
+        points = self.lots.get(day, 0)
+        if points:
+            self._add(day, -points)
+            self.balance -= points
+            self.postings.append(
+                Posting("expire", f"{self.member_id}:{day.isoformat()}:{at.date().isoformat()}",
+                        self.member_id, -points, at))
+        return points
+
+    def forfeit(self, reference: str, at: datetime) -> int:
+        """The member closed: every remaining point goes (a debt stays as it is)."""
+        self.closed = True
+        points = max(self.balance, 0)
+        if points:
+            for day in [d for d, p in self.lots.items() if p]:
+                self._add(day, -self.lots[day])
+            self.balance -= points
+            self.postings.append(Posting("forfeit", reference, self.member_id, -points, at))
+        return points
+
+    # ------------------------------------------------------------------ lots
+
+    def _add(self, day: date, points: int) -> None:
+        self.lots[day] = self.lots.get(day, 0) + points
+        self.touched.add(day)
+
+    def _take(self, points: int, *, first: date | None, today: date | None) -> dict[date, int]:
+        order = sorted(d for d, p in self.lots.items()
+                       if p > 0 and d != first and (today is None or d >= today))
+        if first is not None and self.lots.get(first, 0) > 0:
+            order.insert(0, first)
+        taken: dict[date, int] = {}
+        left = points
+        for day in order:
+            if left == 0:
+                break
+            part = min(left, self.lots[day])
+            self._add(day, -part)
+            taken[day] = part
+            left -= part
+        return taken

@@ -1,0 +1,2 @@
+"""All the points service's SQL. Every call handles a whole batch: one statement (or COPY)
+per table, rows sorted by key so concurrent transactions lock in the same order."""

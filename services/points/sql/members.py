@@ -1,0 +1,32 @@
+"""SQL of what points keeps about members: tiers by effective date, and who has closed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import asyncpg
+
+_RECORD_TIERS = """
+INSERT INTO member_tiers (member_id, effective_date, tier)
+SELECT * FROM unnest($1::text[], $2::date[], $3::text[]) ORDER BY 1, 2
+ON CONFLICT (member_id, effective_date) DO UPDATE SET tier = excluded.tier, recorded_at = now()
+"""
+
+
+async def record_tiers(conn: asyncpg.Connection, rows: Sequence[tuple[str, date, str]]) -> None:
+    """(member_id, effective_date, tier); for one day the last change received wins."""
+    latest = {(m, d): t for m, d, t in rows}  # in order: a later change of a day replaces
+    keys = sorted(latest)
+    if keys:
+        await conn.execute(_RECORD_TIERS, [k[0] for k in keys], [k[1] for k in keys],
+                           [latest[k] for k in keys])
+
+
+async def record_closed(conn: asyncpg.Connection, rows: Sequence[tuple[str, datetime]]) -> None:
+    if rows:
+        await conn.execute(
+            "INSERT INTO closed_members (member_id, closed_at)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[]) ORDER BY 1"
+            " ON CONFLICT (member_id) DO NOTHING",
+            [r[0] for r in sorted(rows)], [r[1] for r in sorted(rows)])
