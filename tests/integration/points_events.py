@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -55,13 +55,13 @@ def redemption(member: str, points: int, redemption_id: str | None = None,
     return encode(RedemptionRequested(
         member_id=member, redemption_id=redemption_id or f"rdm_{uuid.uuid4().hex[:20]}",
         partner_id="ptn_test", kind="offer", item_id="off_test", persons=1, points=points,
-        requested_at=at or datetime.now(SHANGHAI)), source=SOURCE)
+        requested_at=at or TUESDAY + timedelta(days=1)), source=SOURCE)
 
 
 def cancellation(member: str, redemption_id: str, points: int) -> EncodedEvent:
     return encode(RedemptionCancelled(
         member_id=member, redemption_id=redemption_id, title="Tall latte",
-        points_to_refund=points, cancelled_at=datetime.now(SHANGHAI)), source=SOURCE)
+        points_to_refund=points, cancelled_at=TUESDAY + timedelta(days=2)), source=SOURCE)
 
 
 def data(record) -> dict:
