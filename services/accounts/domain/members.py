@@ -1,0 +1,86 @@
+"""Membership from the core-banking customer file: what one customer event does to a member.
+
+Core banking sends the whole profile on every customer event, so:
+- a profile (onboarded OR updated) for an unknown customer enrols them: the profile is
+  complete, and a customer who predates the programme may first appear with an update;
+- a profile for a known member updates it; only the differences are announced;
+- a profile older than the one applied is stale and ignored (redelivery, replays);
+- closing is final: later profiles for a closed member are ignored.
+
+Phone numbers and openids reach this module only as keyed hashes: equal hash, same value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Action = Literal["enrol", "update", "close", "ignore"]
+CONSENTS = ("service_messages", "marketing")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    family_name: str
+    given_name: str
+    gender: str
+    birth_date: date
+    preferred_language: str
+    mobile_hash: bytes
+    openid_hash: bytes | None
+    service_messages: bool
+    marketing: bool
+
+    def consent(self, name: str) -> bool:
+        return getattr(self, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    status: Literal["active", "closed"]
+    profile: Profile | None  # None once closed (erased)
+    profile_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: Action
+    member: Member | None
+    language_changed: bool = False
+    contact_changed: bool = False
+    #: (consent, granted) for every consent that changed, or all of them on enrolment.
+    consent_changes: tuple[tuple[str, bool], ...] = field(default=())
+    why_ignored: str | None = None
+
+
+def on_profile(member: Member | None, member_id: str, profile: Profile,
+               at: datetime) -> Step:
+    if member is None:
+        new = Member(member_id, "active", profile, at)
+        return Step("enrol", new, contact_changed=True,
+                    consent_changes=tuple((c, profile.consent(c)) for c in CONSENTS))
+    if member.status == "closed":
+        return Step("ignore", member, why_ignored="member closed")
+    if member.profile_at is not None and at < member.profile_at:
+        return Step("ignore", member, why_ignored="older than the profile applied")
+    old = member.profile
+    new = Member(member_id, "active", profile, at)
+    if old is None:  # cannot happen for an active member; treat as all new
+        return Step("update", new, True, True, tuple((c, profile.consent(c)) for c in CONSENTS))
+    return Step(
+        "update", new,
+        language_changed=old.preferred_language != profile.preferred_language,
+        contact_changed=old != profile,
+        consent_changes=tuple((c, profile.consent(c)) for c in CONSENTS
+                              if old.consent(c) != profile.consent(c)),
+    )
+
+
+def on_close(member: Member | None, member_id: str, at: datetime) -> Step:
+    """Closing erases the profile. An unknown customer still leaves a closed member behind,
+    so a late onboarding cannot bring them back, and still announces the closure."""
+    if member is not None and member.status == "closed":
+        return Step("ignore", member, why_ignored="member already closed")
+    return Step("close", Member(member_id, "closed", None, at))

@@ -1,0 +1,115 @@
+"""The tier programme as a validated model: thresholds, the downgrade grace and each tier's
+benefits. The values live in `tiers.toml`; a bad file stops the service at start-up instead
+of putting members in the wrong tier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
+
+Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
+#: Lowest first: a tier's rank is its index.
+TIERS: tuple[Tier, ...] = ("standard", "gold", "oto_fortune", "private_banking")
+ENROLMENT_TIER: Tier = "standard"
+
+
+def rank(tier: Tier) -> int:
+    return TIERS.index(tier)
+
+
+def _exact_decimal(value: Any) -> Any:
+    # A TOML float such as 1.2 is binary and inexact: amounts and factors are strings.
+    if isinstance(value, float):
+        raise ValueError(f"write amounts and multipliers as strings, e.g. \"{value}\"")
+    return value
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+Amount = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, decimal_places=2)]
+Multiplier = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=1, le=10)]
+
+
+class _Config(BaseModel):
+    # A misspelt key must fail at start-up, not be ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierRule(_Config):
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    name_zh: Annotated[str, Field(min_length=1, max_length=20)]
+    min_assets: Amount
+    #: Domestic airport lounge visits per calendar year; None = unlimited.
+    lounge_visits_per_year: Annotated[int, Field(ge=0, le=365)] | Literal["unlimited"]
+    points_multiplier: Multiplier
+
+    @property
+    def lounge_visits(self) -> int | None:
+        return None if self.lounge_visits_per_year == "unlimited" else self.lounge_visits_per_year
+
+
+@dataclass(frozen=True, slots=True)
+class NextTier:
+    tier: Tier
+    min_assets: Decimal
+
+
+class TierProgramme(_Config):
+    timezone: Annotated[str, AfterValidator(_known_zone)]
+    downgrade_after_months: Annotated[int, Field(ge=1, le=12)]
+    tiers: dict[Tier, TierRule]
+
+    _zone: ZoneInfo = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TierProgramme:
+        missing = [t for t in TIERS if t not in self.tiers]
+        if missing:
+            raise ValueError(f"tiers missing from the programme: {', '.join(missing)}")
+        if self.tiers["standard"].min_assets != 0:
+            raise ValueError("standard must start at 0: every member has a tier")
+        thresholds = [self.tiers[t].min_assets for t in TIERS]
+        if any(low >= high for low, high in zip(thresholds, thresholds[1:], strict=False)):
+            raise ValueError("min_assets must rise strictly from standard to private_banking")
+        return self
+
+    def model_post_init(self, _context: Any) -> None:
+        self._zone = ZoneInfo(self.timezone)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._zone
+
+    def qualifies_for(self, assets: Decimal) -> Tier:
+        """The highest tier whose threshold `assets` reach."""
+        return next(t for t in reversed(TIERS) if assets >= self.tiers[t].min_assets)
+
+    def next_above(self, tier: Tier) -> NextTier | None:
+        position = rank(tier) + 1
+        if position == len(TIERS):
+            return None
+        above = TIERS[position]
+        return NextTier(above, self.tiers[above].min_assets)
+
+
+def parse_programme(data: dict[str, Any]) -> TierProgramme:
+    """Validate the parsed TOML; raises pydantic's ValidationError with every problem."""
+    return TierProgramme.model_validate(data)

@@ -1,0 +1,63 @@
+"""The accounts service's settings: the shared ones plus its port, tier programme, PII keys
+and the staff token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from runtime.settings import Settings
+
+from .programme import DEFAULT_FILE
+
+# !!! DEVELOPMENT ONLY !!! Well-known keys so that `scripts/run` and the tests work without
+# setup. They protect nothing: anyone can read them here. Any ENVIRONMENT other than "dev"
+# refuses to start without PII_KEY and PII_HASH_KEY of its own.
+DEV_PII_KEY = base64.b64encode(b"DEV-ONLY-accounts-pii-key-000001").decode()
+DEV_PII_HASH_KEY = base64.b64encode(b"DEV-ONLY-accounts-hash-key-00001").decode()
+
+
+class AccountsSettings(Settings):
+    http_port: int = Field(default=8001, ge=1, le=65535)
+    #: The tier programme (TIERS_FILE); validated when the service starts.
+    tiers_file: Path = DEFAULT_FILE
+    #: "dev" allows the well-known development keys above; anything else requires real ones.
+    environment: Literal["dev", "test", "production"] = "dev"
+    #: AES-256-GCM key for mobile numbers and openids at rest: base64 of 32 bytes.
+    pii_key: SecretStr | None = None
+    #: HMAC-SHA256 key for the lookup hashes: base64 of 32 bytes.
+    pii_hash_key: SecretStr | None = None
+    #: Bearer token of the staff endpoints (the bank's gateway authenticates staff in front
+    #: of it); unset = the staff endpoints answer 503.
+    staff_token: SecretStr | None = None
+    #: How often ended tier overrides are looked for (they also end on the next snapshot).
+    override_check_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("pii_key", "pii_hash_key")
+    @classmethod
+    def _thirty_two_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(_decode(value.get_secret_value())) != 32:
+            raise ValueError("must be base64 of exactly 32 bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _real_keys_outside_dev(self) -> AccountsSettings:
+        if self.environment != "dev" and (self.pii_key is None or self.pii_hash_key is None):
+            raise ValueError("PII_KEY and PII_HASH_KEY are required outside ENVIRONMENT=dev")
+        return self
+
+    def pii_keys(self) -> tuple[bytes, bytes]:
+        key = self.pii_key.get_secret_value() if self.pii_key else DEV_PII_KEY
+        hash_key = self.pii_hash_key.get_secret_value() if self.pii_hash_key else DEV_PII_HASH_KEY
+        return _decode(key), _decode(hash_key)
+
+
+def _decode(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not valid base64") from exc
