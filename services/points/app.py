@@ -66,10 +66,16 @@ def build(name: str = "points", topic_prefix: str = "",
         models=_types(RedemptionRequested, RedemptionCancelled),
         ignored_types={RedemptionConfirmed.ce_type, RedemptionRejected.ce_type})
 
-    @service.broker.subscriber(service.topic(CARD_TRANSACTIONS_V1), group_id=name,
-                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
     async def on_card_transactions(message: KafkaMessage) -> None:
         await card_transactions.consume(message)
+
+    # Several consumers of the group in one process share the partitions: one decodes and
+    # applies rules while another waits for the database.
+    for _ in range(settings.card_consumers):
+        service.broker.subscriber(
+            service.topic(CARD_TRANSACTIONS_V1), group_id=name,
+            ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options(),
+        )(on_card_transactions)
 
     @service.broker.subscriber(service.topic(MEMBERS_V1), group_id=name,
                                ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())

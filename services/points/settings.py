@@ -13,6 +13,8 @@ class PointsSettings(Settings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     #: The earning rules (PROGRAMME_FILE); validated when the service starts.
     programme_file: Path = DEFAULT_FILE
+    #: Consumers of the card-transaction topic in this process (at most its partitions).
+    card_consumers: int = Field(default=2, ge=1, le=32)
     #: How often the expiry job looks for due lots (it is cheap when nothing is due).
     expiry_check_seconds: float = Field(default=3600, gt=0)
     #: Members hear this many days ahead that points will expire.

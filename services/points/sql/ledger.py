@@ -8,7 +8,7 @@ batch and a debit batch, or two instances during a rebalance) never interleave o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import asyncpg
 
@@ -118,6 +118,10 @@ INVARIANTS: dict[str, str] = {
                    JOIN accounts a ON a.id = l.account_id WHERE a.kind = 'member'
                    GROUP BY a.member_id) e USING (member_id)
         WHERE coalesce(b.points, 0) <> coalesce(e.points, 0) LIMIT 20""",
+    "every entry names a posting and an account that exist": """
+        SELECT l.id, l.posting_id, l.account_id FROM ledger_entries l
+        WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.id = l.posting_id)
+           OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id) LIMIT 20""",
     "no lot is negative": """
         SELECT member_id, expires_on, remaining FROM lots WHERE remaining < 0 LIMIT 20""",
     # Only a reversal takes a balance below zero, and then no lot holds anything.
@@ -140,7 +144,3 @@ async def invariant_violations(conn: asyncpg.Connection) -> dict[str, list[async
         if rows := await conn.fetch(query):
             found[name] = rows
     return found
-
-
-def members_of(items: Sequence[object], attr: str = "member_id") -> list[str]:
-    return sorted({getattr(i, attr) for i in items})
