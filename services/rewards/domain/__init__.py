@@ -1,0 +1,1 @@
+"""The rewards rules as plain Python: no I/O, nothing awaits."""

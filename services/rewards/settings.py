@@ -1,0 +1,47 @@
+"""The rewards service's settings: the shared ones plus its own port, secrets and waits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from pathlib import Path
+
+from pydantic import Field
+
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+BENEFITS_FILE = Path(__file__).parent / "benefits.toml"
+
+
+class RewardsSettings(Settings):
+    http_port: int = Field(default=8003, ge=1, le=65535)
+    #: The benefits (BENEFITS_FILE): lounge allowances, prices, code life; validated at start.
+    benefits_file: Path = BENEFITS_FILE
+    #: Bearer token of the bank's app backend (APP_TOKEN); unset, the app routes answer 503.
+    app_token: str | None = Field(default=None, min_length=16)
+    #: AES-256-GCM key for partner secrets at rest, base64 of 32 bytes
+    #: (PARTNER_KEY_ENCRYPTION_KEY). Unset: a fixed development key, with a warning.
+    partner_key_encryption_key: str | None = None
+    #: Pepper of the redemption-code HMAC (CODE_PEPPER). Unset: a development value.
+    code_pepper: str | None = Field(default=None, min_length=16)
+    #: How long a points-paid redemption waits for the points service before answering 202.
+    saga_wait_seconds: float = Field(default=3.0, gt=0, le=30)
+    #: Accepted clock difference of signed requests, either way.
+    signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
+
+    def encryption_key(self) -> bytes:
+        if self.partner_key_encryption_key:
+            key = base64.b64decode(self.partner_key_encryption_key)
+            if len(key) != 32:
+                raise ValueError("PARTNER_KEY_ENCRYPTION_KEY must be base64 of 32 bytes")
+            return key
+        log.warning("PARTNER_KEY_ENCRYPTION_KEY is not set: using the development key")
+        return hashlib.sha256(b"loyalty-rewards-development-only").digest()
+
+    def pepper(self) -> bytes:
+        if self.code_pepper:
+            return self.code_pepper.encode()
+        log.warning("CODE_PEPPER is not set: using the development pepper")
+        return b"loyalty-rewards-development-pepper"

@@ -1,0 +1,58 @@
+"""Partner scopes and rate, the encrypted secrets, and the shipped demo catalogue."""
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from services.rewards import keys
+from services.rewards.domain.benefits import TIERS
+from services.rewards.domain.errors import Refused
+from services.rewards.domain.partners import Partner, TokenBucket
+from services.rewards.programme import read_lounges, read_offer_rows, read_offers
+
+LOUNGE_OPERATOR = Partner(id="ptn_a", name="龙腾出行", scopes=frozenset({"lounge"}),
+                          lounges=("PEK-*", "SHA-T2-01"), offers=(), rate_per_second=5)
+
+
+def test_scopes_and_items():
+    LOUNGE_OPERATOR.require_scope("lounge")
+    LOUNGE_OPERATOR.require_item("lounge", "PEK-T3-02")
+    LOUNGE_OPERATOR.require_item("lounge", "SHA-T2-01")
+    for check in (lambda: LOUNGE_OPERATOR.require_scope("offers"),
+                  lambda: LOUNGE_OPERATOR.require_item("lounge", "SHA-T2-02"),
+                  lambda: LOUNGE_OPERATOR.require_item("offer", "off_coffee_00_0")):
+        with pytest.raises(Refused) as refused:
+            check()
+        assert (refused.value.code, refused.value.status) == ("scope_denied", 403)
+
+
+def test_the_token_bucket_allows_the_rate_with_a_one_second_burst():
+    bucket = TokenBucket(5, stamp=100.0)
+    assert [bucket.take(100.0) for _ in range(6)] == [True] * 5 + [False]
+    assert bucket.take(100.2)          # one token back after 0.2 s
+    assert not bucket.take(100.2)
+    assert sum(bucket.take(110.0) for _ in range(10)) == 5  # never more than the burst
+
+
+def test_secrets_are_encrypted_and_bound_to_their_key_id():
+    key = b"k" * 32
+    blob = keys.encrypt(key, "pk_1", "sk_secret")
+    assert b"sk_secret" not in blob
+    assert keys.decrypt(key, "pk_1", blob) == b"sk_secret"
+    with pytest.raises(InvalidTag):
+        keys.decrypt(key, "pk_2", blob)  # copied onto another key's row
+    with pytest.raises(InvalidTag):
+        keys.decrypt(b"x" * 32, "pk_1", blob)
+
+
+def test_the_demo_catalogue_is_large_and_consistent():
+    offers = read_offers()
+    lounges = read_lounges()
+    assert len(offers) >= 300
+    assert len({o.id for o in offers}) == len(offers)
+    assert all(len(o.title) <= 64 and o.eligible_tiers <= set(TIERS) for o in offers)
+    assert all((o.points_price is None) != (o.discount_percent is None) for o in offers)
+    industries = {row["industry"] for row in read_offer_rows()}
+    assert {"dining", "coffee", "travel", "hotels", "retail", "cinema", "fitness"} <= industries
+    assert len({row["city"] for row in lounges}) >= 21
+    assert len({row["lounge_id"] for row in lounges}) == len(lounges)
+    assert all(len(row["name"]) <= 64 for row in lounges)
