@@ -70,7 +70,10 @@ def record_lag(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord], gr
     for record in records:
         last[TopicPartition(record.topic, record.partition)] = record.offset
     for tp, offset in last.items():
-        highwater = consumer.highwater(tp)
+        try:
+            highwater = consumer.highwater(tp)
+        except AssertionError:  # revoked by a rebalance while the batch ran: no figure
+            continue
         if highwater is not None:
             CONSUMER_LAG.labels(tp.topic, group, str(tp.partition)).set(
                 max(0, highwater - offset - 1))
