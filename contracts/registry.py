@@ -3,6 +3,7 @@
 from .accounts import v1 as accounts_v1
 from .base import Event
 from .corebanking import v1 as corebanking_v1
+from .notifications import v1 as notifications_v1
 from .points import v1 as points_v1
 from .rewards import v1 as rewards_v1
 
@@ -31,6 +32,9 @@ _MODELS: tuple[type[Event], ...] = (
     rewards_v1.RedemptionConfirmed,
     rewards_v1.RedemptionRejected,
     rewards_v1.RedemptionCancelled,
+    notifications_v1.NotificationSent,
+    notifications_v1.NotificationDelivered,
+    notifications_v1.NotificationFailed,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {model.ce_type: model for model in _MODELS}

@@ -9,6 +9,7 @@ MEMBERS_V1 = "loyalty.members.v1"
 #: Contact data (PII): read by notifications only.
 MEMBER_CONTACTS_V1 = "loyalty.member-contacts.v1"
 REWARDS_V1 = "loyalty.rewards.v1"
+NOTIFICATIONS_V1 = "loyalty.notifications.v1"
 
 
 def dead_letter_topic(topic: str, group: str) -> str:

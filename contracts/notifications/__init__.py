@@ -1,0 +1,1 @@
+"""Events published by the notifications service. Major version 1: `contracts.notifications.v1`."""

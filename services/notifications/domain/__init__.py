@@ -1,0 +1,1 @@
+"""The notification rules as plain Python: no I/O, no awaiting, time passed in."""

@@ -1,0 +1,78 @@
+"""Which events a member hears about, as which template, with which facts.
+
+Facts are plain JSON values (no personal data); they are stored with the message and
+formatted for the member's language when it is rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from contracts.accounts.v1 import MemberTierChanged
+from contracts.points.v1 import PointsExpiringSoon
+from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
+
+from .templates import Language
+
+TIER_ORDER = ("standard", "gold", "oto_fortune", "private_banking")
+TIER_NAMES: dict[Language, dict[str, str]] = {
+    "zh-CN": {"standard": "普通", "gold": "金卡", "oto_fortune": "沃德财富",
+              "private_banking": "私人银行"},
+    "en-US": {"standard": "Standard", "gold": "Gold", "oto_fortune": "OTO Fortune",
+              "private_banking": "Private Banking"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A message an event asks for; at most one per (cause, template)."""
+
+    member_id: str
+    template: str
+    cause_id: str
+    facts: dict[str, Any]
+
+
+def intent_for(event: Any, cause_id: str) -> Intent | None:
+    """The message an event asks for, or None for events members do not hear about."""
+    if isinstance(event, MemberTierChanged):
+        if event.new_tier == event.old_tier:
+            return None
+        up = TIER_ORDER.index(event.new_tier) > TIER_ORDER.index(event.old_tier)
+        return Intent(event.member_id, "tier_upgraded" if up else "tier_downgraded", cause_id,
+                      {"tier": event.new_tier, "effective_date": event.effective_date.isoformat()})
+    if isinstance(event, RedemptionConfirmed):
+        return Intent(event.member_id, "redemption_confirmed", cause_id, {
+            "title": event.title, "persons": event.persons, "points": event.points,
+            "reference": event.redemption_id,
+            "valid_on": (event.valid_on or event.confirmed_at.date()).isoformat()})
+    if isinstance(event, RedemptionCancelled):
+        return Intent(event.member_id, "redemption_cancelled", cause_id,
+                      {"title": event.title, "points": event.points_to_refund})
+    if isinstance(event, PointsExpiringSoon):
+        return Intent(event.member_id, "points_expiring", cause_id,
+                      {"points": event.points, "expires_on": event.expires_on.isoformat()})
+    return None
+
+
+def summary_intent(member_id: str, day: date, points: int, purchases: int) -> Intent:
+    """The day's points summary; its cause is the (member, day), so one per day."""
+    return Intent(member_id, "points_summary", f"summary:{member_id}:{day.isoformat()}",
+                  {"day": day.isoformat(), "points": points, "purchases": purchases})
+
+
+def birthday_intent(member_id: str, year: int) -> Intent:
+    return Intent(member_id, "birthday", f"birthday:{member_id}:{year}", {})
+
+
+def values_for(facts: dict[str, Any], language: Language) -> dict[str, str]:
+    """The facts as the member reads them."""
+    values = {key: str(value) for key, value in facts.items()}
+    if "tier" in facts:
+        values["tier"] = TIER_NAMES[language][facts["tier"]]
+    if "persons" in facts and language == "en-US":
+        n = int(facts["persons"])
+        values["persons"] = "1 person" if n == 1 else f"{n} persons"
+    return values

@@ -1,0 +1,1 @@
+"""Local stand-ins for the providers: `python -m services.notifications.sandbox`."""

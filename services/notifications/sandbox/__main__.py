@@ -1,0 +1,20 @@
+"""`python -m services.notifications.sandbox [--port 8094]`: the sandbox providers."""
+
+import argparse
+
+import uvicorn
+
+from .app import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8094)
+    args = parser.parse_args()
+    uvicorn.run(create_app(), host=args.host, port=args.port, access_log=False,
+                log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The sender: claims due messages (FOR UPDATE SKIP LOCKED, in batches), calls the providers
+concurrently, and records every attempt, the message's new state and the outgoing
+notification.sent / notification.failed in the same transaction.
+
+WeChat first when the member has an openid, SMS otherwise, and SMS at once when WeChat
+refuses (not following, blocked). Transient errors retry with exponential backoff and
+jitter; permanent ones fail at once. A crash mid-batch rolls back: the batch is sent again
+(at least once; the message id travels as WeChat's client_msg_id and the SMS out-id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+from prometheus_client import Counter
+
+from contracts.envelope import EncodedEvent, encode
+from contracts.notifications.v1 import NotificationFailed, NotificationSent
+from runtime import outbox
+
+from . import messages_sql as sql
+from .clock import Clock
+from .crypto import ContactCipher
+from .domain.delivery import Result, RetryPolicy, backoff, gives_up
+from .domain.templates import Rendered, Template
+from .providers.base import SmsProvider, WechatProvider
+from .queueing import consent_missing, render_body
+
+log = logging.getLogger(__name__)
+SOURCE = "urn:loyalty:notifications"
+EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:loyalty:notifications:events")
+#: How soon a message waiting for its member's contact data looks again.
+CONTACT_RECHECK = timedelta(seconds=30)
+
+SENDS = Counter("loyalty_notifications_total",
+                "Provider calls by channel and outcome (sent, transient, permanent, fallback).",
+                ["channel", "outcome"])
+FINISHED = Counter("loyalty_notifications_finished_total",
+                   "Messages settled by final state (sent, failed, skipped).", ["state"])
+
+
+@dataclass
+class _Done:
+    update: sql.MessageUpdate
+    attempts: list[tuple] = field(default_factory=list)
+    event: EncodedEvent | None = None
+
+
+class Sender:
+    def __init__(self, *, pool: asyncpg.Pool, clock: Clock, templates: Mapping[str, Template],
+                 sign_name: str, cipher: ContactCipher, wechat: WechatProvider,
+                 sms: SmsProvider, policy: RetryPolicy, batch_size: int = 500,
+                 concurrency: int = 64, poll_seconds: float = 0.5,
+                 contact_wait: timedelta = timedelta(minutes=10)) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._templates = templates
+        self._sign_name = sign_name
+        self._cipher = cipher
+        self._wechat = wechat
+        self._sms = sms
+        self._policy = policy
+        self._batch_size = batch_size
+        self._limit = asyncio.Semaphore(concurrency)
+        self._poll = poll_seconds
+        self._contact_wait = contact_wait
+        self._wake = asyncio.Event()
+
+    def wake(self, *_args: object) -> None:
+        """New messages may be due (a batch committed, or a test moved the clock)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """One worker, until cancelled; several may run (they skip each other's rows)."""
+        while True:
+            self._wake.clear()
+            try:
+                if await self.run_once() >= self._batch_size:
+                    continue  # a full batch: more is waiting
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("sender batch failed: %r; trying again", exc)
+                await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def run_once(self) -> int:
+        """Send one batch of due messages; returns how many were claimed."""
+        now = self._clock.now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await sql.claim_due(conn, now, self._batch_size)
+            if not rows:
+                return 0
+            done = await asyncio.gather(*(self._send(row, now) for row in rows))
+            await sql.record_sends(conn, [d.update for d in done],
+                                   [a for d in done for a in d.attempts])
+            await outbox.write(conn, [d.event for d in done if d.event is not None])
+        return len(rows)
+
+    # ------------------------------------------------------------------ one message
+
+    async def _send(self, row: asyncpg.Record, now: datetime) -> _Done:
+        if row["family_name"] is None:  # no contact data (yet, or any more)
+            if now - row["created_at"] < self._contact_wait:
+                return _Done(self._update(row, "queued", now + CONTACT_RECHECK))
+            return self._failed(row, now, row["attempts"], None, "no_contact", None, [])
+        if consent_missing(row["category"], row):  # withdrawn since it was queued
+            FINISHED.labels("skipped").inc()
+            return _Done(self._update(row, "skipped", now, reason="no_consent", finished=now))
+
+        template = self._templates[row["template"]]
+        body = _json(row["body"])
+        language = row["language"]
+        if body is None:
+            language = row["contact_language"]
+            body = render_body(template, _json(row["facts"]), row["family_name"],
+                               row["gender"], language, self._sign_name)
+        rendered = Rendered(language=language, **body)
+        message_id = str(row["id"])
+        member = row["member_id"]
+        attempts, tries = row["attempts"], []
+        sms_only = row["sms_only"]
+
+        result: Result | None = None
+        channel, provider = "sms", self._sms.name
+        if row["openid_sealed"] is not None and not sms_only:
+            openid = self._cipher.open(member, row["openid_sealed"])
+            async with self._limit:
+                result = await self._wechat.send_template(openid, template, rendered,
+                                                          message_id)
+            attempts += 1
+            channel, provider = "wechat", self._wechat.name
+            tries.append(self._attempt(row, attempts, channel, provider, result, now))
+            if result.kind == "fallback":
+                sms_only = True
+                log.info("message %s: WeChat refused (%s), falling back to SMS",
+                         message_id, result.code)
+        if result is None or result.kind == "fallback":
+            mobile = self._cipher.open(member, row["mobile_sealed"])
+            async with self._limit:
+                result = await self._sms.send_sms(mobile, template, rendered, message_id)
+            attempts += 1
+            channel, provider = "sms", self._sms.name
+            tries.append(self._attempt(row, attempts, channel, provider, result, now))
+
+        common = dict(sms_only=sms_only, channel=channel, provider=provider,
+                      language=language, body=body)
+        if result.kind == "sent":
+            FINISHED.labels("sent").inc()
+            update = self._update(row, "sent", now, attempts=attempts, finished=None,
+                                  provider_message_id=result.provider_message_id, sent_at=now,
+                                  **common)
+            event = NotificationSent(
+                member_id=member, message_id=message_id, template=row["template"],
+                cause_event_id=row["cause_id"], channel=channel, provider=provider,
+                recipient_masked=row["mobile_masked"] if channel == "sms" else None,
+                attempts=attempts, sent_at=now)
+            return _Done(update, tries, self._encode(event, message_id, "sent", now))
+        if result.kind == "transient" and not gives_up(attempts, self._policy):
+            retry_at = now + backoff(attempts, self._policy)
+            log.info("message %s: %s %s, retry %d at %s", message_id, provider, result.code,
+                     attempts, retry_at.isoformat(timespec="seconds"))
+            return _Done(self._update(row, "queued", retry_at, attempts=attempts,
+                                      error_code=result.code, **common), tries)
+        reason = result.reason if result.kind == "permanent" else "retries_exhausted"
+        log.warning("message %s failed: %s %s (%s)", message_id, provider, result.code, reason)
+        return self._failed(row, now, attempts, channel, reason, result.code, tries,
+                            **{k: v for k, v in common.items() if k != "channel"})
+
+    def _failed(self, row, now, attempts, channel, reason, code, tries, **extra) -> _Done:
+        FINISHED.labels("failed").inc()
+        message_id = str(row["id"])
+        update = self._update(row, "failed", now, attempts=attempts, channel=channel,
+                              reason=reason, error_code=code, finished=now, **extra)
+        event = NotificationFailed(
+            member_id=row["member_id"], message_id=message_id, template=row["template"],
+            channel=channel, reason=reason, error_code=code[:64] if code else None,
+            failed_at=now)
+        return _Done(update, tries, self._encode(event, message_id, "failed", now))
+
+    @staticmethod
+    def _update(row, state: str, not_before: datetime, *, attempts: int | None = None,
+                sms_only: bool | None = None, channel: str | None = None,
+                provider: str | None = None, provider_message_id: str | None = None,
+                reason: str | None = None, error_code: str | None = None,
+                language: str | None = None, body: dict | None = None,
+                sent_at: datetime | None = None, finished: datetime | None = None
+                ) -> sql.MessageUpdate:
+        return sql.MessageUpdate(
+            id=row["id"], state=state, not_before=not_before,
+            attempts=row["attempts"] if attempts is None else attempts,
+            sms_only=row["sms_only"] if sms_only is None else sms_only, channel=channel,
+            provider=provider, provider_message_id=provider_message_id, reason=reason,
+            error_code=error_code, language=language, body=body, sent_at=sent_at,
+            finished_at=finished)
+
+    @staticmethod
+    def _attempt(row, number: int, channel: str, provider: str, result: Result,
+                 now: datetime) -> tuple:
+        SENDS.labels(channel, result.kind).inc()
+        return (row["id"], number, channel, provider, result.kind, result.code or None,
+                result.provider_message_id, now)
+
+    @staticmethod
+    def _encode(event, message_id: str, what: str, now: datetime) -> EncodedEvent:
+        return encode(event, source=SOURCE, time=now,
+                      id=str(uuid.uuid5(EVENT_IDS, f"{message_id}:{what}")))
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,58 @@
+"""Which events become which messages, and how facts read in each language."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from contracts.accounts.v1 import MemberTierChanged
+from contracts.points.v1 import PointsExpiringSoon
+from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
+from services.notifications.domain.messages import intent_for, summary_intent, values_for
+
+NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+M = "C0000000001"
+
+
+def tier(old: str, new: str) -> MemberTierChanged:
+    return MemberTierChanged(member_id=M, old_tier=old, new_tier=new, reason="assets_qualified",
+                             effective_date=date(2026, 3, 1), changed_at=NOW)
+
+
+@pytest.mark.parametrize(("old", "new", "template"), [
+    ("standard", "gold", "tier_upgraded"), ("gold", "private_banking", "tier_upgraded"),
+    ("oto_fortune", "gold", "tier_downgraded"), ("gold", "standard", "tier_downgraded"),
+])
+def test_tier_changes(old, new, template) -> None:
+    intent = intent_for(tier(old, new), "ce-1")
+    assert (intent.template, intent.cause_id, intent.facts["tier"]) == (template, "ce-1", new)
+
+
+def test_no_message_for_a_tier_that_did_not_change() -> None:
+    assert intent_for(tier("gold", "gold"), "ce-1") is None
+
+
+def test_redemptions_and_expiring_points() -> None:
+    confirmed = RedemptionConfirmed(
+        member_id=M, redemption_id="RD-1", partner_id="P1", kind="lounge", item_id="L1",
+        title="PEK T3 Lounge", persons=2, points=0, confirmed_at=NOW)
+    assert intent_for(confirmed, "c").facts == {
+        "title": "PEK T3 Lounge", "persons": 2, "points": 0, "reference": "RD-1",
+        "valid_on": "2026-03-01"}
+    cancelled = RedemptionCancelled(member_id=M, redemption_id="RD-1", title="T",
+                                    points_to_refund=3000, cancelled_at=NOW)
+    assert intent_for(cancelled, "c").template == "redemption_cancelled"
+    expiring = PointsExpiringSoon(member_id=M, points=500, expires_on=date(2026, 12, 31),
+                                  announced_at=NOW)
+    assert intent_for(expiring, "c").facts == {"points": 500, "expires_on": "2026-12-31"}
+
+
+def test_one_summary_per_member_and_day() -> None:
+    a = summary_intent(M, date(2026, 3, 1), 100, 2)
+    assert a.cause_id == summary_intent(M, date(2026, 3, 1), 999, 9).cause_id
+    assert a.cause_id != summary_intent(M, date(2026, 3, 2), 100, 2).cause_id
+
+
+def test_values_read_in_the_members_language() -> None:
+    facts = {"tier": "oto_fortune", "persons": 1}
+    assert values_for(facts, "zh-CN") == {"tier": "沃德财富", "persons": "1"}
+    assert values_for(facts, "en-US") == {"tier": "OTO Fortune", "persons": "1 person"}
