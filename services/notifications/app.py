@@ -43,6 +43,7 @@ from .domain.schedule import Rules
 from .handlers import OnContacts, OnMemberEvents
 from .jobs import Jobs
 from .providers.aliyun_sms import AliyunSms
+from .providers.http import HttpxHttp
 from .providers.tencent_sms import TencentSms
 from .providers.transport import KeepAliveTransport
 from .providers.wechat import WechatOfficialAccount
@@ -143,11 +144,12 @@ def build(name: str = "notifications", topic_prefix: str = "",
                                    publishes=[NOTIFICATIONS_V1], topic_prefix=topic_prefix,
                                    background=background)
     service.clock = clock
-    service.http_client = http = httpx.AsyncClient(
-        transport=transport or KeepAliveTransport(
-            max_connections=settings.sender_concurrency,
-            timeout=settings.provider_timeout_seconds),
-        timeout=settings.provider_timeout_seconds)
+    service.http_client = http = (
+        HttpxHttp(httpx.AsyncClient(transport=transport,
+                                    timeout=settings.provider_timeout_seconds))
+        if transport is not None else
+        KeepAliveTransport(max_connections=settings.sender_concurrency,
+                           timeout=settings.provider_timeout_seconds))
     wechat = WechatOfficialAccount(client=http, base_url=settings.wechat_base_url,
                                    app_id=settings.wechat_app_id,
                                    app_secret=settings.wechat_app_secret)
@@ -201,6 +203,8 @@ def build(name: str = "notifications", topic_prefix: str = "",
     if settings.sandbox_enabled:
         from .sandbox.app import create_app  # development only
 
-        service.http.mount("/sandbox", create_app())
+        service.http.mount("/sandbox", create_app(
+            receipts_to=f"http://127.0.0.1:{settings.http_port}/callbacks",
+            callback_token=settings.wechat_callback_token))
     return service
 

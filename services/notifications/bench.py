@@ -23,6 +23,7 @@ import time
 import uuid
 from datetime import date, datetime
 
+import asyncpg
 import httpx
 
 from contracts.accounts.v1 import ContactConsents, MemberContactChanged, MemberTierChanged
@@ -143,6 +144,11 @@ async def run(base: str, events: int, provider: str) -> float:
             "SELECT count(*) FROM messages WHERE state <> 'sent'")
         stats = (await probe.get("/stats")).json()
         await service.stop()
+        conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+        try:  # the bench's private schema goes; its topics stay (the broker keeps them)
+            await conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+        finally:
+            await conn.close()
     rate = 2 * n / elapsed
     print(f"{2 * n} events -> {sent} messages sent ({failed} not sent), "
           f"{stats['wechat'] - before['wechat']} WeChat / {stats['sms'] - before['sms']} SMS "

@@ -288,7 +288,7 @@ async def record_sends(conn: asyncpg.Connection, updates: Sequence[MessageUpdate
 
 _RECEIPT_TARGETS = """
 SELECT id, member_id, channel, provider, provider_message_id, state FROM messages
-WHERE provider_message_id = ANY($1::text[]) OR id::text = ANY($2::text[])
+WHERE provider_message_id = ANY($1::text[]) OR id = ANY($2::uuid[])
 ORDER BY id FOR UPDATE
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from . import messages_sql as sql
-from .domain.messages import Intent, values_for
+from .domain.messages import Intent, consent_missing, values_for
 from .domain.schedule import Rules, local_day, plan
 from .domain.templates import Recipient, Template, render
 
@@ -32,16 +32,6 @@ def render_body(template: Template, facts: Mapping[str, Any], family_name: str, 
                       sign_name)
     return {"sms_text": rendered.sms_text, "sms_params": rendered.sms_params,
             "wechat_fields": rendered.wechat_fields}
-
-
-def consent_missing(category: str, contact: Mapping | None) -> bool:
-    """Transactional messages need no consent; service messages need the service-message
-    consent and marketing the marketing consent (unknown counts as not given)."""
-    if category == "transactional":
-        return False
-    if category == "marketing":
-        return contact is None or not contact["marketing_consent"]
-    return contact is not None and not contact["service_consent"]
 
 
 class Queue:

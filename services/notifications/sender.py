@@ -30,9 +30,10 @@ from . import messages_sql as sql
 from .clock import Clock
 from .crypto import ContactCipher
 from .domain.delivery import Result, RetryPolicy, backoff, gives_up
+from .domain.messages import consent_missing
 from .domain.templates import Rendered, Template
 from .providers.base import SmsProvider, WechatProvider
-from .queueing import consent_missing, render_body
+from .queueing import render_body
 
 log = logging.getLogger(__name__)
 SOURCE = "urn:loyalty:notifications"
@@ -100,13 +101,23 @@ class Sender:
             rows = await sql.claim_due(conn, now, self._batch_size)
             if not rows:
                 return 0
-            done = await asyncio.gather(*(self._send(row, now) for row in rows))
+            done = await asyncio.gather(*(self._send_guarded(row, now) for row in rows))
             await sql.record_sends(conn, [d.update for d in done],
                                    [a for d in done for a in d.attempts])
             await outbox.write(conn, [d.event for d in done if d.event is not None])
         return len(rows)
 
     # ------------------------------------------------------------------ one message
+
+    async def _send_guarded(self, row: asyncpg.Record, now: datetime) -> _Done:
+        """One message that cannot be prepared (a template bug, a contact sealed under a
+        retired key) fails alone instead of failing its whole batch again and again."""
+        try:
+            return await self._send(row, now)
+        except Exception as exc:
+            log.error("message %s cannot be sent: %s", row["id"], type(exc).__name__)
+            return self._failed(row, now, row["attempts"], None, "rejected",
+                                type(exc).__name__, [])
 
     async def _send(self, row: asyncpg.Record, now: datetime) -> _Done:
         if row["family_name"] is None:  # no contact data (yet, or any more)

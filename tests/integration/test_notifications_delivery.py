@@ -145,6 +145,28 @@ async def test_an_invalid_number_fails_once_without_retries(infra, pii, provider
         assert dict(record.headers)["ce_type"] == b"notification.failed"
 
 
+async def test_an_event_before_the_members_contact_waits_for_it(infra, pii):
+    async with notifications_world(infra, DAYTIME) as w:
+        early, never = members(2, wechat=False)
+        remember(pii, [early, never])
+        await w.send(MEMBERS_V1, [upgrade(early), upgrade(never)])
+        await w.until("SELECT count(*) FROM messages WHERE body IS NULL AND state = 'queued'",
+                      expected=2, what="queued without contact data")
+        await w.contacts([contact(early, family="赵")])
+        w.clock.advance(timedelta(minutes=1))  # the sender looks again every 30 s
+        w.service.sender.wake()
+        await w.until("SELECT count(*) FROM messages WHERE state = 'sent'")
+        [sms] = w.sent_to(early.mobile)
+        assert sms["text"].startswith("【XX银行】赵先生")
+
+        w.clock.advance(timedelta(minutes=10))  # past CONTACT_WAIT_SECONDS
+        w.service.sender.wake()
+        await w.until("SELECT count(*) FROM messages WHERE state = 'failed'")
+        row = await w.service.pool.fetchrow(
+            "SELECT reason, attempts FROM messages WHERE member_id = $1", never.id)
+        assert tuple(row) == ("no_contact", 0)
+
+
 async def _settle(w, seconds: float = 0.5) -> None:
     """Let the sender look again (it would send anything still due)."""
     import asyncio

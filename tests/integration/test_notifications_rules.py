@@ -87,6 +87,25 @@ async def test_quiet_hours_hold_a_message_until_eight(infra, pii):
         assert "500积分将于2026-12-31到期" in w.sandbox.sent[-1]["text"]
 
 
+async def test_the_daily_cap_moves_service_messages_to_the_next_morning(infra, pii):
+    day = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+    async with notifications_world(infra, day, daily_cap=2) as w:
+        [member] = members(1, wechat=False)
+        remember(pii, [member])
+        await w.contacts([contact(member)])
+        await w.send(POINTS_V1, [expiring(member, points) for points in (1, 2, 3)])
+        await w.send(MEMBERS_V1, [upgrade(member)])  # transactional: not counted, not held
+        await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=3)
+        held = await w.service.pool.fetch(
+            "SELECT not_before, day FROM messages WHERE state = 'queued'")
+        eight = datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI)
+        assert [tuple(r) for r in held] == [(eight, date(2026, 12, 2))]
+        w.clock.set(eight)
+        w.service.sender.wake()
+        await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=4)
+        assert len(w.sent_to(member.mobile)) == 4
+
+
 async def test_one_points_summary_a_day_instead_of_a_message_per_swipe(infra, pii):
     morning = datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)
     async with notifications_world(infra, morning, daily_cap=2) as w:
@@ -163,6 +182,19 @@ async def test_a_closed_members_contact_data_is_gone(infra, pii):
         w.service.sender.wake()
         await w.until("SELECT count(*) FROM messages WHERE state = 'sent'")
         assert [m["to"] for m in w.sandbox.sent] == [staying.openid]
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+async def test_the_sandbox_reports_deliveries_back(infra, pii, provider):
+    day = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
+    async with notifications_world(infra, day, receipts=True, sms_provider=provider) as w:
+        group = members(2, wechat=False) + members(2, wechat=True)
+        remember(pii, group)
+        await w.contacts([contact(m) for m in group])
+        await w.send(MEMBERS_V1, [upgrade(m) for m in group])
+        await w.until("SELECT count(*) FROM messages WHERE state = 'delivered'", expected=4)
+        assert await w.count("SELECT count(*) FROM delivery_receipts WHERE message_id IS NULL"
+                             ) == 0
 
 
 async def test_delivery_receipts_settle_messages(infra, pii):

@@ -92,8 +92,11 @@ class World:
 
 
 @asynccontextmanager
-async def notifications_world(infra, start: datetime, **overrides) -> AsyncIterator[World]:
-    sandbox_app = create_app(keep_messages=100_000)
+async def notifications_world(infra, start: datetime, *, receipts: bool = False,
+                              **overrides) -> AsyncIterator[World]:
+    """`receipts`: the sandbox reports deliveries back to the service's callbacks."""
+    sandbox_app = create_app(keep_messages=100_000, receipt_delay=0.1,
+                             receipts_to="http://notifications/callbacks" if receipts else None)
     clock = FakeClock(start)
     settings = NotificationsSettings(
         sandbox_enabled=False, wechat_base_url="http://sandbox/wechat",
@@ -106,6 +109,8 @@ async def notifications_world(infra, start: datetime, **overrides) -> AsyncItera
                      transport=httpx.ASGITransport(app=sandbox_app))
 
     async with fresh_service(make, "notifications") as service:
+        if receipts:
+            sandbox_app.state.reporter.transport = httpx.ASGITransport(app=service.http)
         yield World(service, sandbox_app.state.sandbox, clock, infra["KAFKA_BOOTSTRAP_SERVERS"])
 
 

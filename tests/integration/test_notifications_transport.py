@@ -79,6 +79,19 @@ async def test_bodies_keep_alive_and_a_closed_connection_replaced(server) -> Non
     await client.aclose()
 
 
+async def test_the_direct_path_the_providers_use(server) -> None:
+    s, base = server
+    transport = KeepAliveTransport(max_connections=2, timeout=1)
+    answer = await transport.request("POST", f"{base}/cgi-bin/send?access_token=t",
+                                     headers={"Content-Type": "application/json"},
+                                     content=b'{"touser":"x"}')
+    assert (answer.status, answer.json()) == (200, {"errcode": 0, "echo": {"touser": "x"}})
+    s.mode = "chunked"
+    assert (await transport.request("POST", f"{base}/", content=b"z")).content == b"hello z"
+    assert s.connections == 1
+    await transport.aclose()
+
+
 async def test_a_silent_server_is_a_timeout_and_a_closed_port_a_connect_error(server) -> None:
     s, base = server
     s.mode = "silent"

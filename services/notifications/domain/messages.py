@@ -6,6 +6,7 @@ formatted for the member's language when it is rendered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -76,3 +77,14 @@ def values_for(facts: dict[str, Any], language: Language) -> dict[str, str]:
         n = int(facts["persons"])
         values["persons"] = "1 person" if n == 1 else f"{n} persons"
     return values
+
+
+def consent_missing(category: str, contact: Mapping | None) -> bool:
+    """Transactional messages need no consent; service messages need the service-message
+    consent, marketing the marketing consent. Unknown contact data (not projected yet)
+    counts as consent not given for marketing only: the others wait for the contact."""
+    if category == "transactional":
+        return False
+    if category == "marketing":
+        return contact is None or not contact["marketing_consent"]
+    return contact is not None and not contact["service_consent"]

@@ -8,6 +8,7 @@ import httpx
 
 from ..domain.delivery import Result
 from ..domain.templates import Rendered, Template
+from .http import Answer
 
 
 class SmsProvider(Protocol):
@@ -29,10 +30,10 @@ class WechatProvider(Protocol):
 TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
-def http_failure(response: httpx.Response) -> Result | None:
+def http_failure(answer: Answer) -> Result | None:
     """5xx and 429 are transient; None when the body must be read to decide."""
-    if response.status_code >= 500 or response.status_code == 429:
-        return Result("transient", code=f"http_{response.status_code}")
+    if answer.status >= 500 or answer.status == 429:
+        return Result("transient", code=f"http_{answer.status}")
     return None
 
 

@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import httpx
-
 from ..domain.delivery import Result
 from ..domain.templates import Rendered, Template
 from .base import TRANSPORT_ERRORS, http_failure, transport_failure
+from .http import Http
 
 SERVICE = "sms"
 VERSION = "2021-01-11"
@@ -77,7 +76,7 @@ def classify(body: Mapping) -> Result:
 class TencentSms:
     name = "tencent"
 
-    def __init__(self, *, client: httpx.AsyncClient, base_url: str, secret_id: str,
+    def __init__(self, *, client: Http, base_url: str, secret_id: str,
                  secret_key: str, sdk_app_id: str, sign_name: str,
                  region: str = "ap-guangzhou", now: Callable[[], float] = time.time) -> None:
         self._client = client
@@ -114,8 +113,8 @@ class TencentSms:
                        message_id: str) -> Result:
         headers, payload = self.request(mobile, template, rendered, message_id)
         try:
-            response = await self._client.post(self._url, content=payload.encode(),
-                                               headers=headers)
+            response = await self._client.request("POST", self._url, headers=headers,
+                                                  content=payload.encode())
         except TRANSPORT_ERRORS as exc:
             return transport_failure(exc)
         if failure := http_failure(response):
@@ -123,4 +122,4 @@ class TencentSms:
         try:
             return classify(response.json())
         except ValueError:
-            return Result("transient", code=f"http_{response.status_code}_unreadable")
+            return Result("transient", code=f"http_{response.status}_unreadable")

@@ -1,12 +1,13 @@
-"""A lean HTTP/1.1 keep-alive transport for httpx, on asyncio streams.
+"""A lean HTTP/1.1 keep-alive client on asyncio streams, for the provider calls.
 
 Why: the providers are called a few thousand times a second, one small request each.
 httpx's default transport (httpcore) spends over a millisecond of CPU per request here
 (connection-pool scans, and a failed `import sniffio` on every request when it is not
-installed); this transport keeps a plain pool of idle connections per origin and parses
-responses itself (Content-Length or chunked), a fraction of that. Only what the provider
-APIs use: no proxies, no HTTP/2, no upgrades. Errors are httpx's own, so callers see the
-same exceptions as with the default transport.
+installed), and its request/response models a good part of the rest. This keeps a plain
+pool of idle connections per origin and parses responses itself (Content-Length or
+chunked). Only what the provider APIs use: no proxies, no HTTP/2, no compression. Errors
+are httpx's TransportError family, as with httpx. It is also an httpx transport, for
+callers that want httpx's API.
 """
 
 from __future__ import annotations
@@ -15,10 +16,25 @@ import asyncio
 import contextlib
 import ssl
 from collections import defaultdict
+from collections.abc import Mapping
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 import httpx
 
+from .http import Answer
+
 _Origin = tuple[str, str, int]
+
+
+@lru_cache(maxsize=256)
+def _split(url: str) -> tuple[_Origin, str, str]:
+    """(origin, Host header, request target) of a URL; the providers use a handful."""
+    parts = urlsplit(url)
+    scheme = parts.scheme or "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return (scheme, parts.hostname or "", port), parts.netloc, target
 
 
 class _Connection:
@@ -31,6 +47,10 @@ class _Connection:
             self.writer.close()
 
 
+class _StaleConnection(Exception):
+    """The server closed an idle keep-alive connection before answering."""
+
+
 class KeepAliveTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, max_connections: int = 64, timeout: float = 5.0,
                  ssl_context: ssl.SSLContext | None = None) -> None:
@@ -39,41 +59,20 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self._timeout = timeout
         self._ssl = ssl_context
 
+    async def request(self, method: str, url: str, *,
+                      headers: Mapping[str, str] | None = None,
+                      content: bytes = b"") -> Answer:
+        origin, host, target = _split(url)
+        status, _, body = await self._send(method, origin, host, target,
+                                           list((headers or {}).items()), content)
+        return Answer(status, body)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        body = request.content  # the providers' bodies are small and already in memory
-        head = self._head(request, origin, len(body))
-        async with self._slots:
-            for reused in (True, False):
-                conn = self._idle[origin].pop() if reused and self._idle[origin] else None
-                if conn is None:
-                    reused = False
-                    conn = await self._connect(origin, request)
-                try:
-                    status, headers, content, keep = await asyncio.wait_for(
-                        self._exchange(conn, head + body, request.method), self._timeout)
-                except _StaleConnection:
-                    conn.close()
-                    if reused:
-                        continue  # the server had closed the idle connection: a fresh one
-                    raise httpx.RemoteProtocolError("connection closed",
-                                                    request=request) from None
-                except TimeoutError as exc:
-                    conn.close()
-                    raise httpx.ReadTimeout("provider did not answer in time",
-                                            request=request) from exc
-                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    conn.close()
-                    raise httpx.ReadError(f"{type(exc).__name__}: {exc}",
-                                          request=request) from exc
-                if keep:
-                    self._idle[origin].append(conn)
-                else:
-                    conn.close()
-                return httpx.Response(status, headers=headers, content=content,
-                                      request=request)
-        raise AssertionError("unreachable")
+        origin, host, target = _split(str(request.url))
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        status, answer_headers, body = await self._send(
+            request.method, origin, host, target, headers, request.content)
+        return httpx.Response(status, headers=answer_headers, content=body, request=request)
 
     async def aclose(self) -> None:
         for conns in self._idle.values():
@@ -83,28 +82,63 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
     # ------------------------------------------------------------------ internals
 
-    def _head(self, request: httpx.Request, origin: _Origin, length: int) -> bytes:
-        target = request.url.raw_path.decode("ascii")
-        lines = [f"{request.method} {target} HTTP/1.1"]
-        skip = {"content-length", "transfer-encoding", "connection"}
-        lines += [f"{k.decode('latin-1')}: {v.decode('latin-1')}"
-                  for k, v in request.headers.raw if k.lower().decode() not in skip]
-        if request.method not in ("GET", "HEAD") or length:
-            lines.append(f"Content-Length: {length}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    async def _send(self, method: str, origin: _Origin, host: str, target: str,
+                    headers: list[tuple[str, str]], body: bytes):
+        data = self._head(method, host, target, headers, len(body)) + body
+        async with self._slots:
+            for reused in (True, False):
+                conn = self._idle[origin].pop() if reused and self._idle[origin] else None
+                if conn is None:
+                    reused = False
+                    conn = await self._connect(origin)
+                try:
+                    status, answer_headers, content, keep = await asyncio.wait_for(
+                        self._exchange(conn, data, method), self._timeout)
+                except _StaleConnection:
+                    conn.close()
+                    if reused:
+                        continue  # the server had closed the idle connection: a fresh one
+                    raise httpx.RemoteProtocolError("connection closed") from None
+                except TimeoutError as exc:
+                    conn.close()
+                    raise httpx.ReadTimeout("provider did not answer in time") from exc
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    conn.close()
+                    raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
+                if keep:
+                    self._idle[origin].append(conn)
+                else:
+                    conn.close()
+                return status, answer_headers, content
+        raise AssertionError("unreachable")
 
-    async def _connect(self, origin: _Origin, request: httpx.Request) -> _Connection:
+    @staticmethod
+    def _head(method: str, host: str, target: str, headers: list[tuple[str, str]],
+              length: int) -> bytes:
+        lines = [f"{method} {target} HTTP/1.1"]
+        skip = {"content-length", "transfer-encoding", "connection"}
+        names = set()
+        for name, value in headers:
+            lowered = name.lower()
+            names.add(lowered)
+            if lowered not in skip:
+                lines.append(f"{name}: {value}")
+        if "host" not in names:
+            lines.insert(1, f"Host: {host}")
+        if method not in ("GET", "HEAD") or length:
+            lines.append(f"Content-Length: {length}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    async def _connect(self, origin: _Origin) -> _Connection:
         scheme, host, port = origin
-        context = None
-        if scheme == "https":
-            context = self._ssl or ssl.create_default_context()
+        context = (self._ssl or ssl.create_default_context()) if scheme == "https" else None
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, ssl=context), self._timeout)
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout("connect timed out", request=request) from exc
+            raise httpx.ConnectTimeout("connect timed out") from exc
         except OSError as exc:
-            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}", request=request) from exc
+            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
         return _Connection(reader, writer)
 
     async def _exchange(self, conn: _Connection, data: bytes, method: str):
@@ -118,8 +152,10 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise
         status_line, *header_lines = raw[:-4].decode("latin-1").split("\r\n")
         version, status = status_line.split(" ", 2)[:2]
-        headers = [tuple(line.split(":", 1)) for line in header_lines]
-        headers = [(k.strip(), v.strip()) for k, v in headers]
+        headers = []
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
         fields = {k.lower(): v for k, v in headers}
         keep = version == "HTTP/1.1" and fields.get("connection", "").lower() != "close"
         if method == "HEAD" or status in ("204", "304"):
@@ -130,7 +166,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             content = await conn.reader.readexactly(int(fields["content-length"]))
         else:
             content, keep = await conn.reader.read(), False  # until the server closes
-        # The body is already decoded: do not let httpx decode it again.
+        # The body is already de-chunked: do not let httpx do it again.
         headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
         return int(status), headers, content, keep
 
@@ -145,7 +181,3 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 return b"".join(parts)
             parts.append(await reader.readexactly(size))
             await reader.readexactly(2)
-
-
-class _StaleConnection(Exception):
-    """The server closed an idle keep-alive connection before answering."""

@@ -15,19 +15,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
-
-import httpx
+from urllib.parse import quote, urlencode
 
 from ..domain.delivery import Result
 from ..domain.templates import Rendered, Template
 from .base import TRANSPORT_ERRORS, http_failure, transport_failure
+from .http import Http
 
 _TOKEN_INVALID = {40001, 40014, 42001}
 _TRANSIENT = {-1, 45009, 45011, 45047}
 #: Refresh this long before WeChat's stated expiry (clocks and in-flight requests).
 REFRESH_MARGIN_SECONDS = 300
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 class TokenError(Exception):
@@ -37,7 +39,7 @@ class TokenError(Exception):
 class WechatOfficialAccount:
     name = "wechat"
 
-    def __init__(self, *, client: httpx.AsyncClient, base_url: str, app_id: str,
+    def __init__(self, *, client: Http, base_url: str, app_id: str,
                  app_secret: str, now: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
@@ -58,12 +60,12 @@ class WechatOfficialAccount:
         async with self._lock:
             if self._token and self._token != stale and self._now() < self._expires_at:
                 return self._token
-            response = await self._client.get(f"{self._base}/cgi-bin/token", params={
-                "grant_type": "client_credential", "appid": self._app_id,
-                "secret": self._secret})
+            query = urlencode({"grant_type": "client_credential", "appid": self._app_id,
+                               "secret": self._secret})
+            response = await self._client.request("GET", f"{self._base}/cgi-bin/token?{query}")
             self.token_fetches += 1
-            if response.status_code != 200:
-                raise TokenError(f"http_{response.status_code}")
+            if response.status != 200:
+                raise TokenError(f"http_{response.status}")
             body = response.json()
             if "access_token" not in body:
                 raise TokenError(f"errcode_{body.get('errcode')}")
@@ -75,18 +77,18 @@ class WechatOfficialAccount:
 
     async def send_template(self, openid: str, template: Template, rendered: Rendered,
                             message_id: str) -> Result:
-        payload = {
+        payload = json.dumps({
             "touser": openid, "template_id": template.wechat_template_id,
             "data": {key: {"value": value} for key, value in rendered.wechat_fields.items()},
             "client_msg_id": message_id,
-        }
+        }, ensure_ascii=False).encode()
         stale = None
         for _ in range(2):  # the second round only after a refused token
             try:
                 token = await self.access_token(stale=stale)
-                response = await self._client.post(
-                    f"{self._base}/cgi-bin/message/template/send",
-                    params={"access_token": token}, json=payload)
+                response = await self._client.request(
+                    "POST", f"{self._base}/cgi-bin/message/template/send?access_token="
+                    + quote(token, safe=""), headers=_JSON, content=payload)
             except TRANSPORT_ERRORS as exc:
                 return transport_failure(exc)
             except TokenError as exc:

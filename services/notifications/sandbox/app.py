@@ -5,6 +5,9 @@
     /tencent/                                                      Tencent Cloud SendSms
     GET  /messages   what was sent (numbers masked), newest last; GET / shows it as a page
     GET  /stats      counts per channel
+    Delivery receipts: with `receipts_to` (the service's /callbacks URL), each accepted
+    message is reported back a moment later the way the provider would: Alibaba Cloud
+    SmsReport, Tencent SMS status callback, WeChat TEMPLATESENDJOBFINISH (signed).
     POST /faults     inject faults: {"outage": true} (every call 503), {"rate_limit": 5}
                      (the next 5 calls are rate-limited), {"invalid_numbers": [...]},
                      {"not_following": [...]}; DELETE /faults clears them
@@ -16,6 +19,9 @@ provider's own error, so a signing bug shows up here and not in production.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import hmac
 import html
 import itertools
@@ -27,6 +33,7 @@ from string import Template as _Text
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -67,8 +74,12 @@ class SandboxState:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
-def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1000) -> FastAPI:
+def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1000,
+               receipts_to: str | None = None,
+               callback_token: str = "sandbox-callback-token",
+               receipt_delay: float = 1.0) -> FastAPI:
     state = SandboxState(credentials or Credentials())
+    reporter = _Reporter(receipts_to, callback_token, receipt_delay) if receipts_to else None
     templates = load_templates()
     by_aliyun = {code: (t, lang) for t in templates.values()
                  for lang, code in t.aliyun_template_code.items()}
@@ -76,8 +87,11 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
                   for lang, code in t.tencent_template_id.items()}
     app = FastAPI(title="loyalty notification provider sandbox")
     app.state.sandbox = state
+    app.state.reporter = reporter
 
     def record(entry: dict[str, Any]) -> None:
+        if reporter is not None:
+            reporter.add(entry)
         state.counts[entry["channel"]] += 1
         state.sent.append(entry)
         if len(state.sent) > keep_messages:
@@ -262,6 +276,56 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
                 f"</tr>{rows}</table></body></html>")
 
     return app
+
+
+class _Reporter:
+    """Sends delivery receipts for accepted messages to the service, in the providers'
+    formats, every `delay` seconds (started with the first message)."""
+
+    def __init__(self, base: str, token: str, delay: float) -> None:
+        self._base = base.rstrip("/")
+        self._token = token
+        self._delay = delay
+        self._pending: list[dict[str, Any]] = []
+        self._task: asyncio.Task | None = None
+        #: How to reach the service (tests: an in-process ASGI transport).
+        self.transport: httpx.AsyncBaseTransport | None = None
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self._pending.append(entry)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._delay)
+        batch, self._pending = self._pending, []
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        async with httpx.AsyncClient(timeout=5, transport=self.transport) as client:
+            with contextlib.suppress(httpx.HTTPError):
+                aliyun = [{"phone_number": m["to"].removeprefix("+86"), "send_time": now,
+                           "report_time": now, "success": True, "err_code": "DELIVERED",
+                           "err_msg": "用户接收成功", "sms_size": "1",
+                           "biz_id": m["provider_message_id"], "out_id": m["message_id"]}
+                          for m in batch if m["provider"] == "aliyun"]
+                if aliyun:
+                    await client.post(f"{self._base}/aliyun/sms-report", json=aliyun)
+                tencent = [{"user_receive_time": now, "nationcode": "86",
+                            "mobile": m["to"].removeprefix("+86"), "report_status": "SUCCESS",
+                            "errmsg": "DELIVRD", "description": "用户短信送达成功",
+                            "sid": m["provider_message_id"]}
+                           for m in batch if m["provider"] == "tencent"]
+                if tencent:
+                    await client.post(f"{self._base}/tencent/sms-status", json=tencent)
+                for m in (m for m in batch if m["provider"] == "wechat"):
+                    timestamp, nonce = str(int(time.time())), secrets.token_hex(4)
+                    signature = hashlib.sha1("".join(sorted(
+                        [self._token, timestamp, nonce])).encode()).hexdigest()
+                    xml = (f"<xml><ToUserName>gh_sandbox</ToUserName><FromUserName>{m['to']}"
+                           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType>event"
+                           "</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>"
+                           f"{m['provider_message_id']}</MsgID><Status>success</Status></xml>")
+                    await client.post(f"{self._base}/wechat", content=xml, params={
+                        "signature": signature, "timestamp": timestamp, "nonce": nonce})
 
 
 def _sms_text(template, lang: str, values: dict[str, str]) -> str:

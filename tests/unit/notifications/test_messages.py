@@ -7,7 +7,12 @@ import pytest
 from contracts.accounts.v1 import MemberTierChanged
 from contracts.points.v1 import PointsExpiringSoon
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
-from services.notifications.domain.messages import intent_for, summary_intent, values_for
+from services.notifications.domain.messages import (
+    consent_missing,
+    intent_for,
+    summary_intent,
+    values_for,
+)
 
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 M = "C0000000001"
@@ -56,3 +61,18 @@ def test_values_read_in_the_members_language() -> None:
     facts = {"tier": "oto_fortune", "persons": 1}
     assert values_for(facts, "zh-CN") == {"tier": "沃德财富", "persons": "1"}
     assert values_for(facts, "en-US") == {"tier": "OTO Fortune", "persons": "1 person"}
+
+
+@pytest.mark.parametrize(("category", "service", "marketing", "missing"), [
+    ("transactional", False, False, False),
+    ("service", True, False, False), ("service", False, True, True),
+    ("marketing", True, True, False), ("marketing", True, False, True),
+])
+def test_consent(category, service, marketing, missing) -> None:
+    contact = {"service_consent": service, "marketing_consent": marketing}
+    assert consent_missing(category, contact) is missing
+
+
+def test_unknown_contact_blocks_marketing_only() -> None:
+    assert [consent_missing(c, None) for c in ("transactional", "service", "marketing")] == [
+        False, False, True]

@@ -9,6 +9,7 @@ from services.notifications.catalogue import load_templates
 from services.notifications.domain.messages import values_for
 from services.notifications.domain.templates import Recipient, render
 from services.notifications.providers.aliyun_sms import AliyunSms
+from services.notifications.providers.http import HttpxHttp
 from services.notifications.providers.tencent_sms import TencentSms
 from services.notifications.providers.wechat import WechatOfficialAccount
 from services.notifications.sandbox.app import Credentials, create_app
@@ -35,14 +36,18 @@ def sandbox():
     return app.state.sandbox, client
 
 
+def http(client: httpx.AsyncClient) -> HttpxHttp:
+    return HttpxHttp(client)
+
+
 def aliyun(client, secret="sandbox-aliyun-secret") -> AliyunSms:
-    return AliyunSms(client=client, base_url="http://sb/aliyun/",
+    return AliyunSms(client=http(client), base_url="http://sb/aliyun/",
                      access_key_id="sandbox-aliyun-key", access_key_secret=secret,
                      sign_name="XX银行")
 
 
 def tencent(client, key="sandbox-tencent-key") -> TencentSms:
-    return TencentSms(client=client, base_url="http://sb/tencent/",
+    return TencentSms(client=http(client), base_url="http://sb/tencent/",
                       secret_id="sandbox-tencent-id", secret_key=key, sdk_app_id="1400000000",
                       sign_name="XX银行")
 
@@ -89,7 +94,7 @@ async def test_sms_faults(sandbox, make) -> None:
 async def test_wechat_token_is_cached_refreshed_before_expiry_and_when_refused(sandbox) -> None:
     state, client = sandbox
     clock = Clock()
-    wechat = WechatOfficialAccount(client=client, base_url="http://sb/wechat",
+    wechat = WechatOfficialAccount(client=http(client), base_url="http://sb/wechat",
                                    app_id="wx-sandbox-app", app_secret="sandbox-wechat-secret",
                                    now=clock)
     for _ in range(3):
@@ -106,7 +111,7 @@ async def test_wechat_token_is_cached_refreshed_before_expiry_and_when_refused(s
 
 async def test_wechat_refusals(sandbox) -> None:
     state, client = sandbox
-    wechat = WechatOfficialAccount(client=client, base_url="http://sb/wechat",
+    wechat = WechatOfficialAccount(client=http(client), base_url="http://sb/wechat",
                                    app_id="wx-sandbox-app", app_secret="sandbox-wechat-secret")
     await client.post("/faults", json={"not_following": [OPENID]})
     result = await wechat.send_template(OPENID, TEMPLATE, RENDERED, "m")
@@ -114,6 +119,6 @@ async def test_wechat_refusals(sandbox) -> None:
     await client.post("/faults", json={"rate_limit": 1})
     assert (await wechat.send_template("o" + "A" * 27, TEMPLATE, RENDERED, "m")).kind == (
         "transient")
-    bad = WechatOfficialAccount(client=client, base_url="http://sb/wechat",
+    bad = WechatOfficialAccount(client=http(client), base_url="http://sb/wechat",
                                 app_id="wx-sandbox-app", app_secret="wrong")
     assert (await bad.send_template(OPENID, TEMPLATE, RENDERED, "m")).kind == "transient"
