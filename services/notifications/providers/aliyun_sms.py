@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ..domain.delivery import Result
 from ..domain.templates import Rendered, Template
-from .base import TRANSPORT_ERRORS, http_failure, transport_failure
+from .base import post_and_classify
 from .http import Http
 
 VERSION = "2017-05-25"
@@ -112,14 +112,4 @@ class AliyunSms:
     async def send_sms(self, mobile: str, template: Template, rendered: Rendered,
                        message_id: str) -> Result:
         body = self.request_body(mobile, template, rendered, message_id)
-        try:
-            response = await self._client.request("POST", self._url, headers=_FORM,
-                                                  content=body)
-        except TRANSPORT_ERRORS as exc:
-            return transport_failure(exc)
-        if failure := http_failure(response):
-            return failure
-        try:
-            return classify(response.json())
-        except ValueError:
-            return Result("transient", code=f"http_{response.status}_unreadable")
+        return await post_and_classify(self._client, self._url, _FORM, body, classify)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 
 from ..domain.delivery import Result
 from ..domain.templates import Rendered, Template
-from .http import Answer
+from .http import Answer, Http
 
 
 class SmsProvider(Protocol):
@@ -39,3 +40,19 @@ def http_failure(answer: Answer) -> Result | None:
 
 def transport_failure(exc: Exception) -> Result:
     return Result("transient", code=type(exc).__name__)
+
+
+async def post_and_classify(client: Http, url: str, headers: Mapping[str, str], body: bytes,
+                            classify: Callable[[Any], Result]) -> Result:
+    """POST a provider request; transport errors, 5xx and 429 are transient, otherwise the
+    provider's JSON answer decides (`classify`)."""
+    try:
+        response = await client.request("POST", url, headers=headers, content=body)
+    except TRANSPORT_ERRORS as exc:
+        return transport_failure(exc)
+    if failure := http_failure(response):
+        return failure
+    try:
+        return classify(response.json())
+    except ValueError:
+        return Result("transient", code=f"http_{response.status}_unreadable")
