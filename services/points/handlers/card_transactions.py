@@ -81,18 +81,11 @@ class OnCardTransactions:
         """Drop purchases already earned on: core banking re-sending a transaction under a
         new event id must not credit it twice (the inbox only knows event ids)."""
         seen = await sql.earned_transactions(conn, [i.event.transaction_id for i in batch])
-        fresh = []
-        for inbound in batch:
-            tx: CardTransactionPosted = inbound.event
-            if tx.transaction_id in seen:
-                log.warning("transaction %s already earned points; event %s ignored",
-                            tx.transaction_id, inbound.envelope.id)
-                continue
-            seen.add(tx.transaction_id)
-            fresh.append((inbound, Purchase(
-                transaction_id=tx.transaction_id, member_id=tx.customer_id,
-                mcc=tx.merchant.mcc, spend_cny=tx.settlement_amount, posted_at=tx.posted_at)))
-        return fresh
+        return [(inbound, Purchase(
+                    transaction_id=tx.transaction_id, member_id=tx.customer_id,
+                    mcc=tx.merchant.mcc, spend_cny=tx.settlement_amount, posted_at=tx.posted_at))
+                for inbound in _first_time(batch, seen, "transaction_id", "earned points")
+                for tx in [inbound.event]]
 
     # ------------------------------------------------------------------ refunds
 
@@ -144,15 +137,22 @@ class OnCardTransactions:
     async def _first_time_refunds(self, conn: asyncpg.Connection,
                                   batch: list[Inbound]) -> list[Inbound]:
         seen = await sql.known_refunds(conn, [i.event.refund_id for i in batch])
-        fresh = []
-        for inbound in batch:
-            if inbound.event.refund_id in seen:
-                log.warning("refund %s already recorded; event %s ignored",
-                            inbound.event.refund_id, inbound.envelope.id)
-                continue
-            seen.add(inbound.event.refund_id)
-            fresh.append(inbound)
-        return fresh
+        return _first_time(batch, seen, "refund_id", "already recorded")
+
+
+def _first_time(batch: list[Inbound], seen: set[str], key: str, known: str) -> list[Inbound]:
+    """The events whose business id (`key`) is not in `seen` nor earlier in the batch: a
+    fact re-sent under a new event id gets past the inbox, not past this."""
+    fresh = []
+    for inbound in batch:
+        business_id = getattr(inbound.event, key)
+        if business_id in seen:
+            log.warning("%s %s %s; event %s ignored", key, business_id, known,
+                        inbound.envelope.id)
+            continue
+        seen.add(business_id)
+        fresh.append(inbound)
+    return fresh
 
 
 def _parked(inbound: Inbound) -> tuple:
