@@ -28,7 +28,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, KafkaError):
         return bool(getattr(exc, "retriable", False)) or type(exc).__name__.startswith(
             ("KafkaConnection", "KafkaTimeout", "RequestTimedOut", "NodeNotReady"))
+    # InternalClientError: a pooled connection left mid-operation when its server process was
+    # terminated; the failed attempt terminates it, so the retry runs on a fresh one.
     return isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError,
+                            asyncpg.InternalClientError,
                             asyncpg.exceptions.ConnectionDoesNotExistError))
 
 
