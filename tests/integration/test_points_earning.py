@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 from datetime import date
 
 import pytest
@@ -67,6 +66,7 @@ async def test_purchases_and_their_duplicates_earn_once(points, infra):
     lots = await points.pool.fetch("SELECT member_id, expires_on, remaining FROM lots")
     assert {(r["member_id"], r["expires_on"], r["remaining"]) for r in lots} == {
         (m, date(2027, 12, 31), p) for m, p in expected.items()}  # one lot per expiry date
+    assert await points.pool.fetchval("SELECT count(*) FROM transfers") == credited
     assert await points.pool.fetchval("SELECT count(*) FROM ledger_entries") == 2 * credited
     assert sum(r.duplicates for r in points.reports) == 8
     assert sum(r.dead_lettered for r in points.reports) == 0
@@ -106,26 +106,26 @@ async def broken_points(infra):
 async def test_the_invariant_check_catches_an_unbalanced_ledger(broken_points, infra):
     points = broken_points
     member = customers(1)[0]
-    posting = uuid.uuid4()
     async with points.pool.acquire() as conn, conn.transaction():
+        # Credited from another member's account, and with no balance written.
         await conn.execute("INSERT INTO accounts (id, kind, member_id) VALUES ($1, 'member', $2)",
                            f"member:{member}", member)
-        await conn.execute("INSERT INTO postings (id, kind, reference, member_id, occurred_at)"
-                           " VALUES ($1, 'earn', 'T-broken', $2, now())", posting, member)
-        await conn.execute("INSERT INTO ledger_entries (posting_id, account_id, amount)"
-                           " VALUES ($1, $2, 5)", posting, f"member:{member}")
+        await conn.execute(
+            "INSERT INTO transfers (kind, reference, member_id, debit_account, credit_account,"
+            " points, occurred_at) VALUES ('earn', 'T-broken', $1, 'member:someone-else', $2,"
+            " 5, now())", member, f"member:{member}")
 
     async with points.pool.acquire() as conn:
         broken = await check(conn)
-    assert set(broken) == {"all ledger entries sum to zero",
-                           "every posting has two or more lines summing to zero",
-                           "each member balance equals the sum of its entries"}
+    assert set(broken) == {"every transfer moves points between a member and a programme account",
+                           "each member balance equals the sum of its entries",
+                           "every entry names an account that exists"}
     code, output = await _invariants_command(points.name, infra)
     assert code == 1
-    assert "BROKEN: every posting has two or more lines summing to zero" in output
+    assert "BROKEN: each member balance equals the sum of its entries" in output
 
     with pytest.raises(Exception, match="append-only"):  # nor can it be repaired in place
-        await points.pool.execute("DELETE FROM ledger_entries WHERE posting_id = $1", posting)
+        await points.pool.execute("DELETE FROM transfers WHERE reference = 'T-broken'")
 
 
 async def _invariants_command(schema: str, infra) -> tuple[int, str]:

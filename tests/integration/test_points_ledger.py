@@ -65,8 +65,7 @@ async def _ledger(service) -> dict:
         "reversed": {r[0]: r[1] for r in await pool.fetch(
             "SELECT transaction_id, sum(points_reversed) FROM refunds GROUP BY 1")},
         "postings": sorted(tuple(r) for r in await pool.fetch(
-            "SELECT p.kind, p.reference, l.amount FROM postings p JOIN ledger_entries l"
-            " ON l.posting_id = p.id WHERE l.account_id LIKE 'member:%'")),
+            "SELECT kind, reference, debit_account, credit_account, points FROM transfers")),
     }
 
 

@@ -7,23 +7,15 @@ batch and a debit batch, or two instances during a rebalance) never interleave o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 import asyncpg
 
 from ..domain.ledger import COUNTER_ACCOUNT, MemberLedger, Posting
 
-#: Posting ids derive from the fact they record, so the same fact always has the same id.
-_POSTINGS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:loyalty:points:postings")
-
 
 def member_account(member_id: str) -> str:
     return f"member:{member_id}"
-
-
-def posting_id(kind: str, reference: str) -> uuid.UUID:
-    return uuid.uuid5(_POSTINGS, f"{kind}:{reference}")
 
 
 _OPEN = """
@@ -74,19 +66,14 @@ ON CONFLICT (member_id, expires_on) DO UPDATE SET remaining = excluded.remaining
 
 
 async def save(conn: asyncpg.Connection, ledgers: Iterable[MemberLedger]) -> list[Posting]:
-    """Append the ledgers' new postings (two lines each) and write their balances and the
-    lots they touched. Returns the postings written."""
+    """Append the ledgers' new postings (one transfer each) and write their balances and
+    the lots they touched. Returns the postings written."""
     changed = sorted((g for g in ledgers if g.postings), key=lambda g: g.member_id)
     postings = [p for g in changed for p in g.postings]
     if not postings:
         return []
-    await conn.copy_records_to_table(
-        "postings", columns=("id", "kind", "reference", "member_id", "occurred_at"),
-        records=[(posting_id(p.kind, p.reference), p.kind, p.reference, p.member_id,
-                  p.occurred_at) for p in postings])
-    await conn.copy_records_to_table(
-        "ledger_entries", columns=("posting_id", "account_id", "amount"),
-        records=[line for p in postings for line in _lines(p)])
+    await conn.copy_records_to_table("transfers", columns=_TRANSFER_COLUMNS,
+                                     records=map(_transfer, postings))
     await conn.execute(_SET_BALANCES, [g.member_id for g in changed],
                        [g.balance for g in changed])
     lots = [(g.member_id, day, g.lots[day]) for g in changed for day in sorted(g.touched)]
@@ -98,9 +85,17 @@ async def save(conn: asyncpg.Connection, ledgers: Iterable[MemberLedger]) -> lis
     return postings
 
 
-def _lines(p: Posting) -> tuple[tuple[uuid.UUID, str, int], tuple[uuid.UUID, str, int]]:
-    pid = posting_id(p.kind, p.reference)
-    return (pid, member_account(p.member_id), p.points), (pid, COUNTER_ACCOUNT[p.kind], -p.points)
+_TRANSFER_COLUMNS = ("kind", "reference", "member_id", "debit_account", "credit_account",
+                     "points", "occurred_at")
+
+
+def _transfer(p: Posting) -> tuple:
+    """A posting as the transfer that records it: points > 0 move from the programme account
+    to the member, < 0 from the member to the programme account."""
+    member, counter = member_account(p.member_id), COUNTER_ACCOUNT[p.kind]
+    if p.points > 0:
+        return p.kind, p.reference, p.member_id, counter, member, p.points, p.occurred_at
+    return p.kind, p.reference, p.member_id, member, counter, -p.points, p.occurred_at
 
 
 # ---------------------------------------------------------------------- invariants
@@ -109,19 +104,21 @@ def _lines(p: Posting) -> tuple[tuple[uuid.UUID, str, int], tuple[uuid.UUID, str
 INVARIANTS: dict[str, str] = {
     "all ledger entries sum to zero": """
         SELECT sum(amount) AS total FROM ledger_entries HAVING sum(amount) <> 0""",
-    "every posting has two or more lines summing to zero": """
-        SELECT posting_id, sum(amount) AS total, count(*) AS lines FROM ledger_entries
-        GROUP BY posting_id HAVING sum(amount) <> 0 OR count(*) < 2 LIMIT 20""",
+    "every transfer moves points between a member and a programme account": """
+        SELECT t.kind, t.reference, t.debit_account, t.credit_account FROM transfers t
+        WHERE NOT ((t.debit_account = 'member:' || t.member_id
+                    AND t.credit_account LIKE 'programme:%')
+                OR (t.credit_account = 'member:' || t.member_id
+                    AND t.debit_account LIKE 'programme:%')) LIMIT 20""",
     "each member balance equals the sum of its entries": """
         SELECT member_id, b.points AS balance, e.points AS entries FROM balances b
         FULL JOIN (SELECT a.member_id, sum(l.amount) AS points FROM ledger_entries l
                    JOIN accounts a ON a.id = l.account_id WHERE a.kind = 'member'
                    GROUP BY a.member_id) e USING (member_id)
         WHERE coalesce(b.points, 0) <> coalesce(e.points, 0) LIMIT 20""",
-    "every entry names a posting and an account that exist": """
-        SELECT l.id, l.posting_id, l.account_id FROM ledger_entries l
-        WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.id = l.posting_id)
-           OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id) LIMIT 20""",
+    "every entry names an account that exists": """
+        SELECT l.transfer_id, l.account_id FROM ledger_entries l
+        WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id) LIMIT 20""",
     "no lot is negative": """
         SELECT member_id, expires_on, remaining FROM lots WHERE remaining < 0 LIMIT 20""",
     # Only a reversal takes a balance below zero, and then no lot holds anything.
@@ -132,7 +129,7 @@ INVARIANTS: dict[str, str] = {
         WHERE greatest(coalesce(b.points, 0), 0) <> coalesce(l.remaining, 0) LIMIT 20""",
     "no debit overdrew: a debited member's balance never went below zero by debits": """
         SELECT member_id, points FROM balances b WHERE points < 0 AND NOT EXISTS (
-            SELECT 1 FROM postings p WHERE p.member_id = b.member_id AND p.kind = 'reverse')
+            SELECT 1 FROM transfers t WHERE t.member_id = b.member_id AND t.kind = 'reverse')
         LIMIT 20""",
 }
 

@@ -22,9 +22,12 @@ async def balance(conn: asyncpg.Connection, member_id: str, today: date) -> asyn
 
 async def history(conn: asyncpg.Connection, member_id: str, before: int | None,
                   limit: int) -> list[asyncpg.Record]:
-    """The member's postings, newest first, from entry id `before` (exclusive) down."""
+    """The member's transfers, newest first, from transfer id `before` (exclusive) down;
+    points > 0 credited the member, < 0 debited it."""
     return await conn.fetch("""
-        SELECT l.id, p.kind, p.reference, l.amount AS points, p.occurred_at, p.recorded_at
-        FROM ledger_entries l JOIN postings p ON p.id = l.posting_id
-        WHERE l.account_id = 'member:' || $1 AND ($2::bigint IS NULL OR l.id < $2)
-        ORDER BY l.id DESC LIMIT $3""", member_id, before, limit)
+        SELECT id, kind, reference, occurred_at, recorded_at,
+               CASE WHEN credit_account = 'member:' || member_id THEN points ELSE -points END
+               AS points
+        FROM transfers
+        WHERE member_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC LIMIT $3""", member_id, before, limit)
