@@ -31,6 +31,7 @@ _NEXT = """
 SELECT id, topic, key, value, header_names, header_values
 FROM outbox ORDER BY id LIMIT $1
 """
+_DELETE = "DELETE FROM outbox o USING unnest($1::bigint[]) AS p (id) WHERE o.id = p.id"
 _BACKLOG = "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox"
 
 
@@ -70,11 +71,14 @@ class OutboxRelay:
             self._set_active(True)
             await conn.add_listener(f"{self._schema}_outbox", self._notified)
             log.info("outbox relay active for schema %s", self._schema)
+            next_report = 0.0
             while True:
                 self._wake.clear()
                 while await self._publish_batch(conn) == self._batch_size:
                     pass  # a full batch: more is waiting
-                await self._report_backlog(conn)
+                if time.monotonic() >= next_report:  # a scan of the outbox: not every wake-up
+                    await self._report_backlog(conn)
+                    next_report = time.monotonic() + self._poll_seconds
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
         finally:
@@ -107,8 +111,7 @@ class OutboxRelay:
             sends.append(await self._producer.send(
                 topic, value=row["value"], key=row["key"], headers=headers))
         await asyncio.gather(*sends)
-        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])",
-                           [row["id"] for row in rows])
+        await conn.execute(_DELETE, [row["id"] for row in rows])
         for row in rows:
             OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)

@@ -51,7 +51,7 @@ MEMBER_CLOSED = "member-closed"
 def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
          rules: EarningRules, *, member_closed: bool = False) -> Earning:
     local = purchase.posted_at.astimezone(rules.zone)
-    month, expiry = bonus_month(purchase.posted_at, rules), expires_on(purchase.posted_at, rules)
+    month, expiry = _month_of(local), _expiry_of(local)
     if member_closed:
         return Earning(0, 0, 0, NO_MULTIPLIER, tier, (MEMBER_CLOSED,), (), expiry, month)
     category = rules.category_of(purchase.mcc)
@@ -100,10 +100,17 @@ def local_date(at: datetime, rules: EarningRules) -> date:
 
 
 def expires_on(earned_at: datetime, rules: EarningRules) -> date:
-    """Points expire at the end of the calendar year after the year they were earned."""
-    return date(earned_at.astimezone(rules.zone).year + 1, 12, 31)
+    return _expiry_of(earned_at.astimezone(rules.zone))
 
 
 def bonus_month(earned_at: datetime, rules: EarningRules) -> date:
-    local = earned_at.astimezone(rules.zone)
+    return _month_of(earned_at.astimezone(rules.zone))
+
+
+def _expiry_of(local: datetime) -> date:
+    """Points expire at the end of the calendar year after the year they were earned."""
+    return date(local.year + 1, 12, 31)
+
+
+def _month_of(local: datetime) -> date:
     return date(local.year, local.month, 1)

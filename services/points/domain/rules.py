@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     model_validator,
 )
@@ -136,9 +136,6 @@ class EarningRules(_Config):
     tiers: dict[Tier, TierRule]
     campaigns: tuple[Campaign, ...] = ()
 
-    _zone: ZoneInfo = PrivateAttr()
-    _by_mcc: dict[str, ExcludedCategory | BonusCategory] = PrivateAttr()
-
     @model_validator(mode="after")
     def _consistent(self) -> EarningRules:
         missing = [t for t in TIERS if t not in self.tiers]
@@ -170,16 +167,18 @@ class EarningRules(_Config):
         if places > _MULTIPLIER_PLACES or largest >= 1000:
             raise ValueError("multipliers combine to more than 4 decimal places or >= 1000")
 
-    def model_post_init(self, _context: Any) -> None:
-        self._zone = ZoneInfo(self.timezone)
-        self._by_mcc = {mcc: c for c in (*self.excluded, *self.bonus) for mcc in c.mccs}
-
-    @property
+    # cached_property, not private attributes: read per purchase, and pydantic's lookup of a
+    # private attribute costs a microsecond each time.
+    @cached_property
     def zone(self) -> ZoneInfo:
-        return self._zone
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def categories_by_mcc(self) -> dict[str, ExcludedCategory | BonusCategory]:
+        return {mcc: c for c in (*self.excluded, *self.bonus) for mcc in c.mccs}
 
     def category_of(self, mcc: str) -> ExcludedCategory | BonusCategory | None:
-        return self._by_mcc.get(mcc)
+        return self.categories_by_mcc.get(mcc)
 
     def campaigns_at(self, mcc: str, local_time: datetime) -> list[Campaign]:
         return [c for c in self.campaigns if c.applies(mcc, local_time)]

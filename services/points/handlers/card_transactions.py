@@ -169,11 +169,14 @@ def _unparked(row) -> Inbound:
 
 
 def points_earned(purchase: Purchase, earning: Earning) -> PointsEarned:
-    return PointsEarned(
+    # Built without validation (model_construct): one per purchase, and every value comes from
+    # a validated inbound event or the validated programme file. A unit test holds this to
+    # the validated contract.
+    return PointsEarned.model_construct(
         member_id=purchase.member_id,
         transaction_id=purchase.transaction_id,
         points=earning.points,
-        calculation=Calculation(
+        calculation=Calculation.model_construct(
             spend_cny=purchase.spend_cny, base_points=earning.base,
             bonus_points=earning.bonus, multiplier=earning.multiplier, tier=earning.tier,
             rule_ids=list(earning.rule_ids), caps_applied=list(earning.caps_applied)),

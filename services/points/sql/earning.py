@@ -17,7 +17,8 @@ from ..domain.earning import Earning, Purchase
 async def earned_transactions(conn: asyncpg.Connection,
                               transaction_ids: Sequence[str]) -> set[str]:
     rows = await conn.fetch(
-        "SELECT transaction_id FROM earnings WHERE transaction_id = ANY($1::text[])",
+        "SELECT transaction_id FROM unnest($1::text[]) AS t (transaction_id)"
+        " JOIN earnings USING (transaction_id)",
         list(transaction_ids))
     return {row[0] for row in rows}
 
@@ -26,8 +27,8 @@ async def tier_history(conn: asyncpg.Connection,
                        member_ids: Sequence[str]) -> dict[str, list[tuple[date, str]]]:
     """Each member's tiers by effective date, oldest first."""
     rows = await conn.fetch(
-        "SELECT member_id, effective_date, tier FROM member_tiers"
-        " WHERE member_id = ANY($1::text[]) ORDER BY member_id, effective_date",
+        "SELECT member_id, effective_date, tier FROM unnest($1::text[]) AS m (member_id)"
+        " JOIN member_tiers USING (member_id) ORDER BY member_id, effective_date",
         list(member_ids))
     history: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for row in rows:
@@ -90,8 +91,8 @@ class Refundable:
 _REFUNDABLE = """
 SELECT e.transaction_id, e.member_id, e.spend_cny, e.points, e.expires_on,
        coalesce(sum(r.amount_cny), 0) AS refunded, coalesce(sum(r.points_reversed), 0) AS reversed
-FROM earnings e LEFT JOIN refunds r USING (transaction_id)
-WHERE e.transaction_id = ANY($1::text[])
+FROM unnest($1::text[]) AS t (transaction_id) JOIN earnings e USING (transaction_id)
+LEFT JOIN refunds r USING (transaction_id)
 GROUP BY e.transaction_id
 """
 
@@ -107,8 +108,9 @@ async def refundable(conn: asyncpg.Connection,
 async def known_refunds(conn: asyncpg.Connection, refund_ids: Sequence[str]) -> set[str]:
     """Refunds already applied or already waiting: a re-sent refund changes nothing."""
     rows = await conn.fetch(
-        "SELECT refund_id FROM refunds WHERE refund_id = ANY($1::text[])"
-        " UNION ALL SELECT refund_id FROM pending_refunds WHERE refund_id = ANY($1::text[])",
+        "SELECT refund_id FROM unnest($1::text[]) AS r (refund_id) JOIN refunds USING (refund_id)"
+        " UNION ALL SELECT refund_id FROM unnest($1::text[]) AS r (refund_id)"
+        " JOIN pending_refunds USING (refund_id)",
         list(refund_ids))
     return {row[0] for row in rows}
 
@@ -137,7 +139,8 @@ async def take_waiting_refunds(conn: asyncpg.Connection,
                                transaction_ids: Sequence[str]) -> list[asyncpg.Record]:
     """The parked refunds of these purchases, removed from the waiting list."""
     return await conn.fetch(
-        "DELETE FROM pending_refunds WHERE transaction_id = ANY($1::text[])"
+        "DELETE FROM pending_refunds p USING unnest($1::text[]) AS t (transaction_id)"
+        " WHERE p.transaction_id = t.transaction_id"
         " RETURNING refund_id, event_id, payload, header_names, header_values, received_at",
         list(transaction_ids))
 

@@ -26,14 +26,18 @@ WITH m AS (SELECT DISTINCT unnest($1::text[]) AS member_id ORDER BY 1),
 INSERT INTO balances (member_id, points) SELECT member_id, 0 FROM m
 ON CONFLICT (member_id) DO NOTHING
 """
+# Joins with unnest rather than `= ANY($1)`: a generic plan made while a table was small may
+# scan it, and a scan tests each row against the whole array (500 ids) one by one.
 _LOCK = """
 SELECT b.member_id, b.points, c.member_id IS NOT NULL AS closed
-FROM balances b LEFT JOIN closed_members c USING (member_id)
-WHERE b.member_id = ANY($1::text[]) ORDER BY b.member_id FOR UPDATE OF b
+FROM unnest($1::text[]) AS m (member_id) JOIN balances b USING (member_id)
+LEFT JOIN closed_members c USING (member_id)
+ORDER BY b.member_id FOR UPDATE OF b
 """
 _LOTS = """
-SELECT member_id, expires_on, remaining FROM lots
-WHERE member_id = ANY($1::text[]) AND remaining > 0
+SELECT member_id, l.expires_on, l.remaining
+FROM unnest($1::text[]) AS m (member_id) JOIN lots l USING (member_id)
+WHERE l.remaining > 0
 """
 
 
