@@ -160,7 +160,7 @@ num.io.threads=4
 
 def java_command(paths: KafkaPaths, main: str, *args: str) -> list[str]:
     return [
-        "java", "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "java", "-Xms512m", "-Xmx2g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
         f"-Dkafka.logs.dir={paths.home / 'logs'}",

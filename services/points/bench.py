@@ -1,14 +1,16 @@
 """Points accrual benchmark on the real broker and database (`scripts/bench-points`).
 
     python -m services.points.bench [--count 200000] [--customers 20000] [--seed 1]
+                                    [--processes 2]
 
 1. Pre-loads `count` card transactions from the core-banking simulator (realistic mix:
    categories, refunds, refunds before purchases, duplicate deliveries) on a private topic.
 2. Raw ceiling: consumes those records in batches and COPYs them into a bare table (no
    decoding, no rules), committing offsets after each database commit.
-3. End to end: a points service (its own schema and group) consumes the same records; timed
-   from its first record read until every ledger row is committed and every outgoing event
-   is published by the relay.
+3. End to end: `--processes` points service processes (their own schema, one consumer
+   group, as replicas would run) consume the same records; timed from the first record any
+   of them read until the group has committed every offset (after the ledger commits) and
+   the outbox is empty (every outgoing event published).
 
 Prints events/s for both and their ratio. Figures vary with the machine's load: compare the
 ratio, measured in the same run, rather than absolute numbers across runs.
@@ -18,17 +20,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import signal
+import sys
 import time
 import uuid
 from dataclasses import replace
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import CARD_TRANSACTIONS_V1
 from runtime.kafka import ensure_topics
-from runtime.relay import wait_until_drained
 from simulator.batch import generate_batch
 from simulator.publisher import make_producer, publish
 
@@ -36,10 +41,12 @@ from .app import build
 from .invariants import check
 from .settings import PointsSettings
 
+PARTITIONS = 6
+
 
 async def preload(bootstrap: str, topic: str, count: int, customers: int, seed: int) -> int:
     batch = generate_batch(count, customers, seed)
-    await ensure_topics(bootstrap, [topic], partitions=6)
+    await ensure_topics(bootstrap, [topic], partitions=PARTITIONS)
     producer = make_producer(bootstrap)
     await producer.start()
     try:
@@ -78,59 +85,100 @@ async def raw_ceiling(bootstrap: str, database_url: str, topic: str, total: int,
         await conn.close()
 
 
-async def end_to_end(prefix: str, total: int) -> tuple[float, dict]:
-    service = build(f"points_bench_{uuid.uuid4().hex[:8]}", prefix)
-    processor = service.card_transactions
-    first_read: list[float] = []
-    consumed = 0
-    done = asyncio.Event()
-    sizes: list[tuple[int, float]] = []
-    totals = {"applied": 0, "duplicates": 0, "ignored": 0, "dead_lettered": 0}
-    original = processor.process
-
-    async def timed(records):
-        nonlocal consumed
-        began = time.perf_counter()
-        if not first_read:
-            first_read.append(began)
-        report = await original(records)
-        consumed += len(records)
-        for key in ("applied", "duplicates", "ignored", "dead_lettered"):
-            totals[key] += getattr(report, key)
-        sizes.append((len(records), time.perf_counter() - began))
-        if consumed >= total:
-            done.set()
-        return report
-
-    processor.process = timed
-    await service.start()
+async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
+                     processes: int) -> tuple[float, dict]:
+    """Events/s through `processes` points service processes (one consumer group), from the
+    first record any of them read until the group has committed every record and the outbox
+    is empty."""
+    schema = f"points_bench_{uuid.uuid4().hex[:8]}"
+    workers = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.points.bench", "--worker", schema, prefix,
+        stdout=asyncio.subprocess.PIPE) for _ in range(processes)]
     try:
-        await asyncio.wait_for(done.wait(), timeout=1800)
-        await wait_until_drained(service.pool, timeout=600)
-        elapsed = time.perf_counter() - first_read[0]
-        async with service.pool.acquire() as conn:
+        total = await _wait_until_consumed(bootstrap, topic, group=schema)
+        conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+        try:
+            while await conn.fetchval("SELECT count(*) FROM outbox"):
+                await asyncio.sleep(0.05)
+            finished = time.time()
             broken = await check(conn)
-        totals["invariants"] = "hold" if not broken else f"BROKEN: {sorted(broken)}"
-        busy = sum(d for _, d in sizes)
-        totals["batches"] = len(sizes)
-        totals["mean_batch"] = round(sum(n for n, _ in sizes) / len(sizes))
-        totals["in_batches_s"] = round(busy, 2)
-        totals["elapsed_s"] = round(elapsed, 2)
-        return total / elapsed, totals
+        finally:
+            await conn.close()
     finally:
-        await service.stop()
-        await service_cleanup(service)
+        for worker in workers:
+            if worker.returncode is None:
+                worker.send_signal(signal.SIGTERM)
+        outputs = [json.loads((await w.communicate())[0] or b"{}") for w in workers]
+    await _drop_schema(database_url, schema)
+    stats = [o for o in outputs if o.get("batches")]
+    elapsed = finished - min(o["first_read"] for o in stats)
+    totals = {key: sum(o[key] for o in stats)
+              for key in ("applied", "duplicates", "ignored", "dead_lettered", "batches")}
+    totals["invariants"] = "hold" if not broken else f"BROKEN: {sorted(broken)}"
+    totals["mean_batch"] = round(sum(o["records"] for o in stats) / totals["batches"])
+    totals["elapsed_s"] = round(elapsed, 2)
+    return total / elapsed, totals
 
 
-async def service_cleanup(service) -> None:
-    conn = await asyncpg.connect(service.settings.database_url)
+async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> int:
+    """Until the group's committed offsets reach the end of every partition; returns the
+    number of records on the topic."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await probe.start()
+    await admin.start()
     try:
-        await conn.execute(f'DROP SCHEMA "{service.schema}" CASCADE')
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        ends = await probe.end_offsets(partitions)
+        begins = await probe.beginning_offsets(partitions)
+        while True:
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            if all(tp in committed and committed[tp].offset >= ends[tp] for tp in partitions):
+                return sum(ends[tp] - begins[tp] for tp in partitions)
+            await asyncio.sleep(0.05)
+    finally:
+        await admin.close()
+        await probe.stop()
+
+
+async def _drop_schema(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         await conn.close()
 
 
-async def main(count: int, customers: int, seed: int) -> None:
+async def worker(schema: str, prefix: str) -> None:
+    """One points service process of the benchmark: runs until SIGTERM, then prints what it
+    did as one JSON line."""
+    service = build(schema, prefix)
+    processor = service.card_transactions
+    stats = {"first_read": None, "records": 0, "batches": 0, "applied": 0, "duplicates": 0,
+             "ignored": 0, "dead_lettered": 0}
+    original = processor.process
+
+    async def timed(records):
+        stats["first_read"] = stats["first_read"] or time.time()
+        report = await original(records)
+        stats["records"] += len(records)
+        stats["batches"] += 1
+        for key in ("applied", "duplicates", "ignored", "dead_lettered"):
+            stats[key] += getattr(report, key)
+        return report
+
+    processor.process = timed
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+    print(json.dumps(stats), flush=True)
+
+
+async def main(count: int, customers: int, seed: int, processes: int) -> None:
     bootstrap, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
     prefix = f"bench.{uuid.uuid4().hex[:8]}."
     topic = prefix + CARD_TRANSACTIONS_V1
@@ -141,10 +189,22 @@ async def main(count: int, customers: int, seed: int) -> None:
     max_records = PointsSettings().batch_max_records
     raw = await raw_ceiling(bootstrap, database_url, topic, total, max_records)
     print(f"raw ceiling (consume + COPY into a bare table): {raw:,.0f} records/s")
-    e2e, totals = await end_to_end(prefix, total)
-    print(f"points end to end (ledger committed, events published): {e2e:,.0f} events/s")
+    e2e, totals = await end_to_end(bootstrap, database_url, prefix, topic, processes)
+    print(f"points end to end, {processes} process(es) (ledger committed, events published):"
+          f" {e2e:,.0f} events/s")
     print(f"  outcomes: {totals}")
     print(f"ratio end to end / raw ceiling: {e2e / raw:.2f}")
+    await _delete_topics(bootstrap, prefix)
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    """The run's private topics: a broker keeps every partition's state in memory."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(prefix)])
+    finally:
+        await admin.close()
 
 
 if __name__ == "__main__":
@@ -152,5 +212,11 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=2,
+                        help="points service processes sharing the consumer group")
+    parser.add_argument("--worker", nargs=2, metavar=("SCHEMA", "PREFIX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.customers, args.seed))
+    if args.worker:
+        asyncio.run(worker(*args.worker))
+    else:
+        asyncio.run(main(args.count, args.customers, args.seed, args.processes))
