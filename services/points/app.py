@@ -69,8 +69,8 @@ def build(name: str = "points", topic_prefix: str = "",
     async def on_card_transactions(message: KafkaMessage) -> None:
         await card_transactions.consume(message)
 
-    # Several consumers of the group in one process share the partitions: one decodes and
-    # applies rules while another waits for the database.
+    # Several consumers of the group in one process may share the partitions (one decodes
+    # while another waits for the database); more processes scale better (settings.py).
     for _ in range(settings.card_consumers):
         service.broker.subscriber(
             service.topic(CARD_TRANSACTIONS_V1), group_id=name,
