@@ -30,6 +30,9 @@ TRANSIENT_RETRIES = Counter(
     "Retries of operations after a transient failure (database or broker unreachable).",
     ["operation"],
 )
+INBOX_PRUNED = Counter(
+    "loyalty_inbox_pruned_total", "Inbox ids deleted after the retention period."
+)
 OUTBOX_PUBLISHED = Counter(
     "loyalty_outbox_published_total", "Outbox rows published to Kafka.", ["topic"]
 )

@@ -19,9 +19,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from contracts.base import Event
 from contracts.topics import dead_letter_topic
 
-from . import db
+from . import db, inbox
 from .consumer import BatchProcessor, Handler
 from .kafka import ensure_topics, make_broker, make_producer
+from .metrics import INBOX_PRUNED
 from .relay import OutboxRelay
 from .settings import Settings
 from .subscriber import undecoded
@@ -46,7 +47,7 @@ class Service:
         self._topics = set(publishes)
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task | None = None
-        self._jobs: list[Callable[[], Awaitable[None]]] = []
+        self._jobs: list[Callable[[], Awaitable[None]]] = [self._prune_inbox]
         self._job_tasks: list[asyncio.Task] = []
         self.broker = make_broker(settings.kafka_bootstrap_servers, name)
         self.relay: OutboxRelay | None = None
@@ -139,6 +140,20 @@ class Service:
                         log_config=None, access_log=False)
         finally:
             tracer_provider.shutdown()  # flush spans still queued for export
+
+    async def _prune_inbox(self) -> None:
+        """Every instance prunes; the deletes are idempotent and chunked."""
+        while True:
+            await asyncio.sleep(self.settings.inbox_prune_seconds)
+            try:
+                pruned = await inbox.prune(self.pool, self.settings.inbox_retention_days)
+            except Exception as exc:  # the next round tries again; consuming goes on
+                log.warning("inbox pruning failed: %r", exc)
+                continue
+            INBOX_PRUNED.inc(pruned)
+            if pruned:
+                log.info("pruned %d inbox ids older than %d days", pruned,
+                         self.settings.inbox_retention_days)
 
     # ------------------------------------------------------------------ health
 

@@ -23,3 +23,7 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     relay_batch_size: int = Field(default=2_000, ge=1)
     topic_partitions: int = Field(default=6, ge=1)
+    #: Inbox ids are kept this long: more than Kafka's retention (7 days), see runtime/inbox.py.
+    inbox_retention_days: int = Field(default=14, ge=8)
+    #: How often old inbox ids are pruned.
+    inbox_prune_seconds: float = Field(default=3600, gt=0)

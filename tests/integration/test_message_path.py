@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
 from contracts.envelope import EncodedEvent, encode
 from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1, dead_letter_topic
+from runtime import inbox
 from runtime.kafka import ensure_topics
 from runtime.relay import wait_until_drained
 from tests.integration.fresh import customers, fresh_service
@@ -83,6 +84,28 @@ async def test_a_record_delivered_twice_changes_state_once(tally, infra):
         until=lambda kept: len(kept) >= 50, settle=1.0)
     assert len(points) == 50
     assert len({dict(r.headers)["ce_id"] for r in points}) == 50
+
+
+async def test_inbox_ids_older_than_the_retention_are_pruned_and_recent_ones_still_guard(
+        tally, infra):
+    bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
+    members = customers(2)
+    old, recent = [purchase(members[0], "1.00") for _ in range(25)], [purchase(members[1], "2.00")]
+    reports = []
+    tally.transactions.after_commit.append(reports.append)
+    await produce(bootstrap, tally.input_topic, old + recent)
+    await eventually(lambda: _applied(reports, 26), what="applied")
+    old_ids = [dict(e.headers)["ce_id"].decode() for e in old]
+    await tally.pool.execute(  # as if processed 15 days ago
+        "UPDATE inbox SET processed_at = now() - interval '15 days'"
+        " WHERE event_id = ANY($1::text[])", old_ids)
+
+    assert await inbox.prune(tally.pool, retention_days=14, chunk=10) == 25  # 3 chunks
+    assert await tally.pool.fetchval("SELECT count(*) FROM inbox") == 1
+    await produce(bootstrap, tally.input_topic, recent)  # still within retention: dropped
+    await eventually(lambda: _seen(reports, 27), what="redelivery consumed")
+    assert sum(r.duplicates for r in reports) == 1
+    assert await inbox.prune(tally.pool, retention_days=14) == 0
 
 
 async def _applied(reports, n: int) -> bool:
