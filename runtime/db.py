@@ -27,6 +27,8 @@ async def ensure_schema(database_url: str, schema: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except asyncpg.UniqueViolationError:
+        pass  # another instance starting at the same moment created it (IF NOT EXISTS races)
     finally:
         await conn.close()
 

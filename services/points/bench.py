@@ -94,13 +94,16 @@ async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
     workers = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.points.bench", "--worker", schema, prefix,
         stdout=asyncio.subprocess.PIPE) for _ in range(processes)]
+    cpu_before = _machine_cpu()
     try:
-        total = await _wait_until_consumed(bootstrap, topic, group=schema)
+        total, steady = await _wait_until_consumed(bootstrap, topic, group=schema)
+        consumed = time.time()
         conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
         try:
             while await conn.fetchval("SELECT count(*) FROM outbox"):
                 await asyncio.sleep(0.05)
             finished = time.time()
+            busy = _machine_cpu(since=cpu_before)
             broken = await check(conn)
         finally:
             await conn.close()
@@ -117,12 +120,25 @@ async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
     totals["invariants"] = "hold" if not broken else f"BROKEN: {sorted(broken)}"
     totals["mean_batch"] = round(sum(o["records"] for o in stats) / totals["batches"])
     totals["elapsed_s"] = round(elapsed, 2)
+    totals["relay_after_consumed_s"] = round(finished - consumed, 2)
+    totals["steady_10_to_90_pct_events_s"] = round(steady)
+    totals["machine_cpu_busy"] = f"{busy:.0%}"
     return total / elapsed, totals
 
 
-async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> int:
-    """Until the group's committed offsets reach the end of every partition; returns the
-    number of records on the topic."""
+def _machine_cpu(since: tuple[int, int] | None = None):
+    """(busy, total) jiffies from /proc/stat; with `since`, the busy share in between."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    now = (sum(fields) - fields[3] - fields[4], sum(fields))  # idle and iowait are not busy
+    if since is None:
+        return now
+    return (now[0] - since[0]) / max(now[1] - since[1], 1)
+
+
+async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> tuple[int, float]:
+    """Until the group's committed offsets reach the end of every partition. Returns the
+    number of records on the topic, and the records/s committed between 10% and 90% of them
+    (steady state: without the group's start-up rebalances and the last batches)."""
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await probe.start()
@@ -131,10 +147,16 @@ async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> int:
         partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         ends = await probe.end_offsets(partitions)
         begins = await probe.beginning_offsets(partitions)
+        total = sum(ends[tp] - begins[tp] for tp in partitions)
+        marks: dict[float, float] = {}
         while True:
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
-            if all(tp in committed and committed[tp].offset >= ends[tp] for tp in partitions):
-                return sum(ends[tp] - begins[tp] for tp in partitions)
+            done = sum(committed[tp].offset - begins[tp] for tp in partitions if tp in committed)
+            for share in (0.1, 0.9):
+                if done >= share * total:
+                    marks.setdefault(share, time.time())
+            if done >= total:
+                return total, 0.8 * total / max(marks[0.9] - marks[0.1], 1e-3)
             await asyncio.sleep(0.05)
     finally:
         await admin.close()

@@ -17,6 +17,10 @@ class PointsSettings(Settings):
     #: Scale by processes first: measured with two processes, one consumer each took 8,400
     #: events/s and two each 6,600 (more group members, more rebalancing and replays).
     card_consumers: int = Field(default=1, ge=1, le=32)
+    #: How long a consumer's poll waits to fill a batch. After an empty poll FastStream also
+    #: sleeps this long, and a redemption's debit is waited for by a partner's HTTP request
+    #: (rewards uses the same value).
+    batch_timeout_ms: int = Field(default=10, ge=1)
     #: How often the expiry job looks for due lots (it is cheap when nothing is due).
     expiry_check_seconds: float = Field(default=3600, gt=0)
     #: Members hear this many days ahead that points will expire.

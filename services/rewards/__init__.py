@@ -3,6 +3,8 @@
 Where to look:
 - `app.py`: where messages and requests enter, and how the service is assembled.
 - `api.py`: the HTTP routes (/v1); `auth.py`: request signatures, nonces, rate, app token.
+- `fast_path.py`: the hot paths in front of the routes: lounge visits inside the allowance
+  in one database call, offers without FastAPI; anything else goes on to api.py.
 - `redemptions.py`: redeem / cancel / the saga's bounded wait, once per Idempotency-Key.
 - `handlers.py`: consumed batches (members projection, the points service's answers).
 - `domain/`: the rules (allowances, offers, codes, signatures), plain Python.

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from . import rewards_sql as sql
 from .auth import AppAuth, PartnerAuth
@@ -46,7 +46,7 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
     api = APIRouter(prefix="/v1", responses=_ERRORS)
     PartnerDep = Annotated[Partner, Depends(partner_auth)]
 
-    async def once(request: Request, partner: Partner, key: str | None, perform) -> JSONResponse:
+    async def once(request: Request, partner: Partner, key: str | None, perform) -> Response:
         if not key:
             return _json(error(refuse("idempotency_key_missing",
                                       "POST requests need an Idempotency-Key header")))
@@ -129,8 +129,9 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
     return api
 
 
-def _json(answer: Answer) -> JSONResponse:
-    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+def _json(answer: Answer) -> Response:
+    return Response(answer.content, status_code=answer.status, headers=answer.headers,
+                    media_type="application/json")
 
 
 def _cursor(before: str | None) -> tuple[datetime, str] | None:

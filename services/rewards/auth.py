@@ -3,8 +3,9 @@
 A partner request passes, in this order: fresh timestamp and well-formed nonce (no I/O),
 a live key and a matching HMAC, a first use of the nonce (DB), then the partner's rate
 (an in-process token bucket: the limit holds per instance, so N instances allow N times
-the rate). Keys are cached decrypted for a few seconds; a revoked key stops working within
-that time."""
+the rate). Keys are cached decrypted for KEY_CACHE_SECONDS; a revoked or rotated-out key
+stops working within that time. (The lounge fast path, fast_path.py, checks the rate
+before its one database call, which records the nonce.)"""
 
 from __future__ import annotations
 
@@ -42,25 +43,44 @@ class PartnerAuth:
         h = request.headers
         key_id, timestamp = h.get("x-key-id", ""), h.get("x-timestamp", "")
         nonce, signature = h.get("x-nonce", ""), h.get("x-signature", "")
+        partner = await self.verified(key_id, timestamp, nonce, signature, request.method,
+                                      request.url.path, request.url.query,
+                                      await request.body())
+        await self.admit(partner, key_id, nonce)
+        return partner
+
+    async def admit(self, partner: Partner, key_id: str, nonce: str) -> None:
+        """After the signature: the nonce's first use (recorded), then the partner's rate."""
+        if not await rewards_sql.first_use_of_nonce(self._pool, key_id, nonce):
+            raise refuse("nonce_reused", "this nonce was already used with this key")
+        if not self.take_token(partner):
+            raise refuse("rate_limited",
+                         f"more than {partner.rate_per_second} requests per second")
+
+    async def verified(self, key_id: str, timestamp: str, nonce: str, signature: str,
+                       method: str, path: str, query: str, body: bytes) -> Partner:
+        """The partner whose live key signed this request. No I/O but a key cache miss; the
+        nonce's first use is recorded after this (`admit`, or the lounge visit's call)."""
         if not (key_id and timestamp and nonce and signature):
             raise refuse("invalid_signature",
                          "X-Key-Id, X-Timestamp, X-Nonce and X-Signature are required")
         signing.check_freshness(timestamp, nonce, time.time(), self._tolerance)
         cached = await self._key(key_id)
-        body = await request.body()
-        signing.verify(cached.secret, signature, request.method, request.url.path,
-                       request.url.query, timestamp, nonce, body)
+        signing.verify(cached.secret, signature, method, path, query, timestamp, nonce, body)
         assert cached.partner is not None  # verify() refuses a missing key
-        if not await rewards_sql.first_use_of_nonce(self._pool, key_id, nonce):
-            raise refuse("nonce_reused", "this nonce was already used with this key")
-        bucket = self._buckets.get(cached.partner.id)
-        if bucket is None or bucket.rate != cached.partner.rate_per_second:
-            bucket = self._buckets[cached.partner.id] = TokenBucket(
-                cached.partner.rate_per_second)
-        if not bucket.take(time.monotonic()):
-            raise refuse("rate_limited",
-                         f"more than {cached.partner.rate_per_second} requests per second")
         return cached.partner
+
+    def take_token(self, partner: Partner) -> bool:
+        """A request of the partner's rate, if one is left this second."""
+        bucket = self._buckets.get(partner.id)
+        if bucket is None or bucket.rate != partner.rate_per_second:
+            bucket = self._buckets[partner.id] = TokenBucket(partner.rate_per_second)
+        return bucket.take(time.monotonic())
+
+    def give_back_token(self, partner: Partner) -> None:
+        """For a request handed on to the general path, which takes its own token."""
+        if (bucket := self._buckets.get(partner.id)) is not None:
+            bucket.give_back()
 
     async def _key(self, key_id: str) -> _CachedKey:
         now = time.monotonic()

@@ -4,7 +4,8 @@
 - loyalty.members.v1 -> the members projection (tier, closed) that entitlements read.
 - loyalty.points.v1 -> the saga's second half: a debit confirms a pending redemption, a
   rejection rejects it and gives back what it took from the allowance; a refund is noted.
-  Settled ids are NOTIFYed so the HTTP request waiting on any instance answers at once.
+  The answer of each settled redemption is stored for its Idempotency-Key and its id
+  NOTIFYed, so the HTTP request waiting on any instance answers at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contracts.rewards.v1 import RedemptionConfirmed, RedemptionRejected
 from runtime.consumer import Inbound, Outcome, Outgoing
 
 from . import rewards_sql as sql
+from .redemptions import settled_answer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ class SettleRedemptions:
         await sql.give_back(conn, [r for r in moved if r["status"] == "rejected"])
         if refunded:
             await sql.mark_refunded(conn, refunded)
+        answers = []
+        for row in moved:
+            answer = settled_answer(row)
+            answers.append((row["id"], answer.status, answer.content, answer.location))
+        await sql.store_settled_answers(conn, answers)
         await sql.notify_settled(conn, self.channel, [r["id"] for r in moved])
         now = datetime.now(UTC)
         events = []

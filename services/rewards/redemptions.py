@@ -9,11 +9,12 @@ A refusal rolls back what the decision touched (the code stays usable) but is st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -37,17 +38,25 @@ _EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, SOURCE)
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    status: int
-    body: dict
-    headers: dict[str, str] = field(default_factory=dict)
+    """An answer to a POST as sent: the JSON body's bytes are what is stored for the key, so
+    a replay answers byte for byte the same."""
 
-    def to_json(self) -> str:
-        return json.dumps({"body": self.body, "headers": self.headers}, ensure_ascii=False)
+    status: int
+    content: bytes
+    location: str | None = None
 
     @classmethod
-    def stored(cls, status: int, response: str | dict) -> Answer:
-        data = json.loads(response) if isinstance(response, str) else response
-        return cls(status, data["body"], data["headers"])
+    def of(cls, status: int, body: dict, location: str | None = None) -> Answer:
+        return cls(status, render(body), location)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Location": self.location} if self.location else {}
+
+
+def render(body: dict) -> bytes:
+    """JSON as the HTTP layer renders it (compact, UTF-8)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +71,15 @@ def error(exc: Refused, redemption_id: str | None = None) -> Answer:
     body = {"code": exc.code, "message": exc.message}
     if redemption_id:
         body["redemption_id"] = redemption_id
-    return Answer(exc.status, body)
+    return Answer.of(exc.status, body)
 
 
 def view(row: asyncpg.Record) -> dict:
     return Redemption.model_validate(dict(row)).model_dump(mode="json")
 
 
-def location(redemption_id: str) -> dict[str, str]:
-    return {"Location": f"/v1/redemptions/{redemption_id}"}
+def location(redemption_id: str) -> str:
+    return f"/v1/redemptions/{redemption_id}"
 
 
 def event_id(redemption_id: str, ce_type: str) -> str:
@@ -96,46 +105,54 @@ class Redemptions:
     # ------------------------------------------------------------------ once per key
 
     async def once(self, partner: Partner, key: str, digest: bytes, perform: Perform) -> Answer:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                if await sql.claim_key(conn, partner.id, key, digest):
-                    try:
-                        async with conn.transaction():  # a savepoint: a refusal undoes it all
-                            result = await perform(conn)
-                    except Refused as exc:
-                        result = error(exc)
-                    if isinstance(result, Answer):
-                        return Answer.stored(*await sql.store_answer(
-                            conn, partner.id, key, result.status, result.to_json()))
-                    await sql.key_redemption(conn, partner.id, key, result.redemption_id)
-                    pending = result.redemption_id
-                    stored = None
-                else:
-                    stored = await sql.stored_key(conn, partner.id, key)
+        waiting = None  # registered before the commit: no settlement can slip past it
+        try:
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    if await sql.claim_key(conn, partner.id, key, digest):
+                        try:
+                            async with conn.transaction():  # a savepoint: a refusal undoes it
+                                result = await perform(conn)
+                        except Refused as exc:
+                            result = error(exc)
+                        if isinstance(result, Answer):
+                            return Answer(*await sql.store_answer(
+                                conn, partner.id, key, result.status, result.content,
+                                result.location))
+                        await sql.key_redemption(conn, partner.id, key, result.redemption_id)
+                        pending = result.redemption_id
+                        waiting = self.settlements.expect(pending)
+                        stored = None
+                    else:
+                        stored = await sql.stored_key(conn, partner.id, key)
+        except BaseException:
+            if waiting is not None:
+                self.settlements.forget(pending, waiting)
+            raise
         if stored is not None:
             if stored["request_hash"] != digest:
                 return error(refuse("idempotency_key_reused",
                                     "this Idempotency-Key was used with another request"))
             if stored["status_code"] is not None:
-                return Answer.stored(stored["status_code"], stored["response"])
+                return Answer(stored["status_code"], stored["body"], stored["location"])
             pending = stored["redemption_id"]
-        return await self._saga_answer(partner, key, pending)
+        return await self._saga_answer(partner, key, pending, waiting)
 
-    async def _saga_answer(self, partner: Partner, key: str, redemption_id: str) -> Answer:
-        async def settled() -> bool:
-            return await sql.redemption_status(self.pool, redemption_id) != "pending"
+    async def _saga_answer(self, partner: Partner, key: str, redemption_id: str,
+                           waiting: asyncio.Future | None) -> Answer:
+        """The settling consumer stores the answer for the key when it settles (handlers.py)
+        and notifies; without an answer in time, 202 (or the outcome, if it came just now)."""
+        async def answered() -> tuple[int, bytes, str | None] | None:
+            return await sql.stored_answer(self.pool, partner.id, key)
 
-        await self.settlements.wait(redemption_id, self.saga_wait, settled)
+        stored = await self.settlements.wait(redemption_id, self.saga_wait, answered, waiting)
+        if stored is not None:
+            return Answer(*stored)
         row = await sql.redemption(self.pool, partner.id, redemption_id)
-        if row["status"] == "pending":
-            answer = Answer(202, view(row), location(redemption_id))
-        elif row["status"] == "rejected":
-            answer = error(refuse(row["reason"], _REJECTIONS.get(row["reason"], row["reason"])),
-                           redemption_id)
-        else:  # confirmed, or already cancelled by a later request
-            answer = Answer(201, view(row), location(redemption_id))
-        return Answer.stored(*await sql.store_answer(self.pool, partner.id, key, answer.status,
-                                                     answer.to_json()))
+        answer = (Answer.of(202, view(row), location(redemption_id))
+                  if row["status"] == "pending" else settled_answer(row))
+        return Answer(*await sql.store_answer(self.pool, partner.id, key, answer.status,
+                                              answer.content, answer.location))
 
     # ------------------------------------------------------------------ decisions
 
@@ -195,7 +212,7 @@ class Redemptions:
                 points_to_refund=row["points"], cancelled_at=row["cancelled_at"])
             await outbox.write(conn, [encode(event, source=SOURCE,
                                              id=event_id(row["id"], event.ce_type))])
-            return Answer(200, view(row))
+            return Answer.of(200, view(row))
         return perform
 
     async def _record(self, conn: asyncpg.Connection, now: datetime, r: dict
@@ -215,7 +232,7 @@ class Redemptions:
                                          id=event_id(r["id"], event.ce_type))])
         if r["points"]:
             return Pending(r["id"])
-        return Answer(201, view(row), location(r["id"]))
+        return Answer.of(201, view(row), location(r["id"]))
 
     async def _use_code(self, conn: asyncpg.Connection, code: str) -> tuple[str, str]:
         """The code's member and their tier, using up the code."""
@@ -246,6 +263,14 @@ class Redemptions:
         await sql.insert_code(self.pool, codes.code_hash(self.pepper, codes.normalise(code)),
                               member_id, expires_at)
         return code, expires_at
+
+
+def settled_answer(row: asyncpg.Record) -> Answer:
+    """The answer to a points-paid redemption the points service has answered."""
+    if row["status"] == "rejected":
+        return error(refuse(row["reason"], _REJECTIONS.get(row["reason"], row["reason"])),
+                     row["id"])
+    return Answer.of(201, view(row), location(row["id"]))  # confirmed, or cancelled since
 
 
 def _tier(known: str | None, member) -> str:

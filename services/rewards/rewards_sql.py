@@ -132,7 +132,7 @@ async def claim_key(conn: asyncpg.Connection, partner_id: str, key: str,
 
 async def stored_key(conn: asyncpg.Connection, partner_id: str, key: str) -> asyncpg.Record:
     return await conn.fetchrow(
-        "SELECT request_hash, redemption_id, status_code, response FROM idempotency"
+        "SELECT request_hash, redemption_id, status_code, body, location FROM idempotency"
         " WHERE partner_id = $1 AND key = $2", partner_id, key)
 
 
@@ -143,17 +143,82 @@ async def key_redemption(conn: asyncpg.Connection, partner_id: str, key: str,
 
 
 async def store_answer(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str, key: str,
-                       status: int, response: str) -> tuple[int, str]:
-    """Keep the first answer; whoever stores first wins and everyone returns that one."""
+                       status: int, body: bytes, location: str | None
+                       ) -> tuple[int, bytes, str | None]:
+    """Keep the first answer (the bytes sent); whoever stores first wins and everyone
+    returns that one."""
     row = await conn.fetchrow(
-        "WITH s AS (UPDATE idempotency SET status_code = $3, response = $4::jsonb"
+        "WITH s AS (UPDATE idempotency SET status_code = $3, body = $4, location = $5"
         "           WHERE partner_id = $1 AND key = $2 AND status_code IS NULL"
-        "           RETURNING status_code, response::text)"
+        "           RETURNING status_code, body, location)"
         " SELECT * FROM s UNION ALL"
-        " SELECT status_code, response::text FROM idempotency"
+        " SELECT status_code, body, location FROM idempotency"
         "  WHERE partner_id = $1 AND key = $2 AND NOT EXISTS (SELECT FROM s)",
-        partner_id, key, status, response)
-    return row[0], row[1]
+        partner_id, key, status, body, location)
+    return row[0], row[1], row[2]
+
+
+async def stored_answer(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str, key: str
+                        ) -> tuple[int, bytes, str | None] | None:
+    row = await conn.fetchrow(
+        "SELECT status_code, body, location FROM idempotency"
+        " WHERE partner_id = $1 AND key = $2 AND status_code IS NOT NULL", partner_id, key)
+    return None if row is None else (row[0], row[1], row[2])
+
+
+_STORE_SETTLED = """
+UPDATE idempotency i SET status_code = a.status, body = a.body, location = a.location
+FROM unnest($1::text[], $2::int[], $3::bytea[], $4::text[]) AS a (id, status, body, location)
+WHERE i.redemption_id = a.id AND i.status_code IS NULL
+"""
+
+
+async def store_settled_answers(conn: asyncpg.Connection,
+                                answers: Sequence[tuple[str, int, bytes, str | None]]) -> None:
+    """(redemption id, status, body, location): the answers of settled redemptions, for the
+    keys still waiting for one (a 202 stored first stays the first answer)."""
+    if answers:
+        answers = sorted(answers)
+        await conn.execute(_STORE_SETTLED, *(list(column) for column in zip(*answers,
+                                                                             strict=True)))
+
+
+# ---------------------------------------------------------------------- the lounge hot path
+
+#: SQLSTATE raised by redeem_lounge_visit() when it does not commit the visit.
+DECLINED = "RWD01"
+
+_REDEEM_LOUNGE_VISIT = """
+SELECT * FROM redeem_lounge_visit($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12,
+                                  $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+"""
+
+
+class Declined(Exception):
+    """The one-call lounge visit did not apply; nothing of it was kept."""
+
+
+async def redeem_lounge_visit(
+        conn: asyncpg.Connection | asyncpg.Pool, *, key_id: str, nonce: str, partner_id: str,
+        key: str, request_hash: bytes, code_hash: bytes, allowances: str, period: str,
+        redemption_id: str, lounge_id: str, title: str, persons: int, valid_on: date,
+        at: datetime, body: bytes, location: str, topic: str, value_head: bytes,
+        value_tail: bytes, header_names: list[str], header_values: list[bytes],
+        subject_placeholder: bytes) -> tuple[int, bytes, str | None]:
+    """A lounge visit inside the allowance in one call and one commit (migration 0002 says
+    what it does and in what order); the answer stored for (partner, key). Declined: nothing
+    was kept, and the general path decides."""
+    try:
+        row = await conn.fetchrow(
+            _REDEEM_LOUNGE_VISIT, key_id, nonce, partner_id, key, request_hash, code_hash,
+            allowances, period, redemption_id, lounge_id, title, persons, valid_on, at, body,
+            location, topic, value_head, value_tail, header_names, header_values,
+            subject_placeholder)
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == DECLINED:
+            raise Declined(str(exc)) from None
+        raise
+    return row[0], row[1], row[2]
 
 
 # ---------------------------------------------------------------------- codes and members
@@ -255,11 +320,6 @@ async def redemption(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str,
                      redemption_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM redemptions"
                                " WHERE id = $1 AND partner_id = $2", redemption_id, partner_id)
-
-
-async def redemption_status(conn: asyncpg.Connection | asyncpg.Pool,
-                            redemption_id: str) -> str | None:
-    return await conn.fetchval("SELECT status FROM redemptions WHERE id = $1", redemption_id)
 
 
 async def partner_redemptions(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str,

@@ -28,6 +28,11 @@ class RewardsSettings(Settings):
     code_pepper: str | None = Field(default=None, min_length=16)
     #: How long a points-paid redemption waits for the points service before answering 202.
     saga_wait_seconds: float = Field(default=3.0, gt=0, le=30)
+    #: How long a consumer's poll waits to fill a batch. Shorter than the runtime's default
+    #: (100 ms): a subscriber whose poll came back empty also sleeps this long before the
+    #: next one (FastStream), and the saga's answer from the points service is waited for by
+    #: an HTTP request.
+    batch_timeout_ms: int = Field(default=10, ge=1)
     #: Accepted clock difference of signed requests, either way.
     signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
 

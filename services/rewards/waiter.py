@@ -1,8 +1,10 @@
 """Waiting for a saga's outcome, whichever instance consumes the points service's answer.
 
-The consumer that settles a redemption NOTIFYs its id in the same transaction; every
-instance LISTENs on one connection and wakes the requests waiting for that id. A waiter
-registers before it re-reads the status, so an outcome committed in between is not missed.
+The consumer that settles a redemption stores the answer for the request's Idempotency-Key
+and NOTIFYs the redemption's id in the same transaction; every instance LISTENs on one
+connection and wakes the requests waiting for that id, which then read the stored answer
+(one query). The request that records the redemption registers before its commit; a
+replay registers before it first reads; so a settlement committed in between is not missed.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Settlements:
@@ -50,33 +54,48 @@ class Settlements:
             if not future.done():
                 future.set_result(None)
 
+    def expect(self, redemption_id: str) -> asyncio.Future:
+        """Register for the settlement of a redemption about to be committed, so that even
+        a settlement faster than the caller's next step is not missed; then `wait`."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[redemption_id].append(future)
+        return future
+
+    def forget(self, redemption_id: str, future: asyncio.Future) -> None:
+        futures = self._waiting.get(redemption_id)
+        if futures is not None:
+            with contextlib.suppress(ValueError):
+                futures.remove(future)
+            if not futures:
+                self._waiting.pop(redemption_id, None)
+
     async def wait(self, redemption_id: str, timeout: float,
-                   settled: Callable[[], Awaitable[bool]]) -> bool:
-        """True once `settled()` holds, False after `timeout` seconds."""
+                   answered: Callable[[], Awaitable[T | None]],
+                   expected: asyncio.Future | None = None) -> T | None:
+        """What `answered()` gives once it is not None (checked when notified, and every
+        0.5 s in case the listener was lost), or None after `timeout` seconds. `expected`
+        (from `expect`, registered before the commit) spares the first check."""
         if self._conn is None or self._conn.is_closed():
             try:
                 await self._connect()
-            except Exception as exc:  # without a listener, fall back to the deadline re-check
+            except Exception as exc:  # without a listener, fall back to the periodic check
                 log.warning("settlement listener unavailable: %r", exc)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        future = expected
+        check = future is None
         while True:
-            future = loop.create_future()
-            self._waiting[redemption_id].append(future)
+            if future is None:
+                future = self.expect(redemption_id)
             try:
-                if await settled():
-                    return True
+                if check and (result := await answered()) is not None:
+                    return result
+                check = True
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    return False
+                    return None
                 with contextlib.suppress(TimeoutError):
-                    # Also re-check now and then: a lost listener connection must not turn
-                    # every wait into a timeout.
                     await asyncio.wait_for(future, min(remaining, 0.5))
             finally:
-                futures = self._waiting.get(redemption_id)
-                if futures is not None:
-                    with contextlib.suppress(ValueError):
-                        futures.remove(future)
-                    if not futures:
-                        self._waiting.pop(redemption_id, None)
+                self.forget(redemption_id, future)
+                future = None

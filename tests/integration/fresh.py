@@ -13,6 +13,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
+
 from runtime.service import Service
 
 Build = Callable[[str, str], Service]
@@ -31,10 +35,31 @@ async def fresh_world(builds: dict[str, Build]) -> AsyncIterator[dict[str, Servi
         services = {}
         for prefix, build in builds.items():
             service = build(f"{prefix}_{world}", f"test.{world}.")
+            # Callbacks run last-in first-out: the service stops, then its traces go.
+            stack.push_async_callback(_remove, service)
             await service.start()  # creates the topics it reads and writes
             stack.push_async_callback(service.stop)
             services[prefix] = service
         yield services
+
+
+async def _remove(service: Service) -> None:
+    """A finished test's topics and schema: a broker holds every partition in memory (a full
+    run creates thousands), and the database's catalogue grows with every schema."""
+    settings = service.settings
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        if mine := [t for t in await admin.list_topics() if t.startswith(service.topic_prefix)]:
+            with contextlib.suppress(UnknownTopicOrPartitionError):  # another service's did
+                await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{service.schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 @asynccontextmanager

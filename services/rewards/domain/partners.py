@@ -47,3 +47,6 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+    def give_back(self) -> None:
+        self.tokens = min(self.rate, self.tokens + 1)
