@@ -45,11 +45,14 @@ async def migrate(pool: asyncpg.Pool, schema: str, files: list[Path]) -> list[st
     An applied file whose content changed is an error: migrations are append-only."""
     applied: list[str] = []
     async with pool.acquire() as conn:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, sha256 text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        async with conn.transaction():  # IF NOT EXISTS races when instances start together
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
+                               f"{schema}.migrations")
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, sha256 text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         for path in files:
             name = f"{path.parent.parent.name}/{path.name}"
             sql = path.read_text()

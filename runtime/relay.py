@@ -4,7 +4,9 @@
   wait on the lock, ready to take over when its session ends.
 - Order per key: rows are sent in id order through one idempotent producer (acks=all), so a
   retried send can neither duplicate nor reorder records within a partition.
-- Woken by LISTEN/NOTIFY (a trigger on the outbox), with a slow poll as a safety net.
+- Polls the outbox every `poll_seconds` (20 ms by default) and drains it while batches come
+  back full. Not LISTEN/NOTIFY: a NOTIFY serialises the commits of every writer on one
+  database-wide lock held through the WAL flush (runtime/sql/0003).
 - A row is deleted only after Kafka acknowledged it: a crash in between publishes it again
   (at-least-once), which consumers absorb through their inbox.
 """
@@ -37,7 +39,7 @@ _BACKLOG = "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM ou
 
 class OutboxRelay:
     def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
-                 batch_size: int = 2_000, poll_seconds: float = 1.0,
+                 batch_size: int = 2_000, poll_seconds: float = 0.02,
                  topic_prefix: str = "") -> None:
         self._database_url = database_url
         self._schema = schema
@@ -45,7 +47,6 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._topic_prefix = topic_prefix
-        self._wake = asyncio.Event()
         self.active = False
 
     async def run(self) -> None:
@@ -69,18 +70,15 @@ class OutboxRelay:
         try:
             await self._wait_for_lock(conn)
             self._set_active(True)
-            await conn.add_listener(f"{self._schema}_outbox", self._notified)
             log.info("outbox relay active for schema %s", self._schema)
             next_report = 0.0
             while True:
-                self._wake.clear()
                 while await self._publish_batch(conn) == self._batch_size:
                     pass  # a full batch: more is waiting
-                if time.monotonic() >= next_report:  # a scan of the outbox: not every wake-up
+                if time.monotonic() >= next_report:  # a scan of the outbox: once a second
                     await self._report_backlog(conn)
-                    next_report = time.monotonic() + self._poll_seconds
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    next_report = time.monotonic() + 1.0
+                await asyncio.sleep(self._poll_seconds)
         finally:
             self._set_active(False)
             with contextlib.suppress(Exception):
@@ -90,10 +88,7 @@ class OutboxRelay:
         # Session-level lock: released by PostgreSQL if this process dies.
         while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
                                       f"{self._schema}.outbox_relay"):
-            await asyncio.sleep(self._poll_seconds)
-
-    def _notified(self, *_args: object) -> None:
-        self._wake.set()
+            await asyncio.sleep(1.0)
 
     def _set_active(self, active: bool) -> None:
         self.active = active

@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     #: How long a poll waits to fill a batch.
     batch_timeout_ms: int = Field(default=100, ge=1)
     db_pool_max: int = Field(default=10, ge=2)
-    #: The relay also polls at this interval, in case a NOTIFY was missed.
-    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    #: How often the outbox relay looks for rows to publish (it drains full batches at once):
+    #: the most an event waits in the outbox, and an idle query this often.
+    relay_poll_seconds: float = Field(default=0.02, gt=0)
     relay_batch_size: int = Field(default=2_000, ge=1)
     topic_partitions: int = Field(default=6, ge=1)
     #: Inbox ids are kept this long: more than Kafka's retention (7 days), see runtime/inbox.py.
