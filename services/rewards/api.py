@@ -37,7 +37,10 @@ from .schemas import (
 )
 
 MemberIdPath = Annotated[str, Path(pattern=r"^C[0-9]{10}$")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+#: Longest Idempotency-Key accepted (the fast path, fast_path.py, holds to it too).
+MAX_IDEMPOTENCY_KEY = 128
+IdempotencyKey = Annotated[str | None,
+                           Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)]
 _ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 409, 422, 429)}
 _SIGNED = {"description": "Signed: X-Key-Id, X-Timestamp, X-Nonce, X-Signature."}
 

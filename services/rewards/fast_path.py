@@ -33,10 +33,12 @@ from contracts.envelope import encode
 from contracts.rewards.v1 import RedemptionConfirmed
 
 from . import rewards_sql as sql
+from .api import MAX_IDEMPOTENCY_KEY
 from .auth import PartnerAuth
 from .domain import codes
 from .domain.benefits import Benefits, lounge_period
 from .domain.errors import Refused
+from .domain.partners import Partner
 from .redemptions import (
     SOURCE,
     Redemptions,
@@ -98,22 +100,17 @@ class FastPath:
 
     async def try_offer(self, scope: Scope, body: bytes) -> tuple[int, bytes, str | None] | None:
         """The route's answer, or None before anything is recorded: the route takes it."""
-        h = _headers(scope)
-        key = h.get(b"idempotency-key", "")
-        if not key or len(key) > 128 or not h.get(b"content-type", "").startswith(
-                "application/json"):
+        signed = await self._signed(scope, OFFERS_PATH, body)
+        if signed is None:
             return None
-        key_id, nonce = h.get(b"x-key-id", ""), h.get(b"x-nonce", "")
+        h, key, partner = signed
         try:
             req = OfferRedemptionRequest.model_validate_json(body)
-            partner = await self.auth.verified(
-                key_id, h.get(b"x-timestamp", ""), nonce, h.get(b"x-signature", ""), "POST",
-                OFFERS_PATH, scope.get("query_string", b"").decode("latin-1"), body)
-        except (Refused, ValidationError):
+        except ValidationError:
             return None
         r = self.redemptions
         try:  # from here on as the route: the nonce is recorded
-            await self.auth.admit(partner, key_id, nonce)
+            await self.auth.admit(partner, h[b"x-key-id"], h[b"x-nonce"])
             partner.require_scope("offers")
         except Refused as exc:
             answer = error(exc)
@@ -122,19 +119,32 @@ class FastPath:
                                   r.redeem_offer(partner, req))
         return answer.status, answer.content, answer.location
 
-    async def try_redeem(self, scope: Scope, body: bytes) -> tuple[int, bytes, str | None] | None:
-        """The answer, or None: the general path takes the request."""
+    async def _signed(self, scope: Scope, path: str, body: bytes
+                      ) -> tuple[dict[bytes, str], str, Partner] | None:
+        """The headers, Idempotency-Key and partner of a JSON POST with a usable key whose
+        signature holds; None hands the request on to the route, which says what is wrong.
+        Nothing is recorded yet (the nonce neither)."""
         h = _headers(scope)
         key = h.get(b"idempotency-key", "")
-        if not key or len(key) > 128 or not h.get(b"content-type", "").startswith(
-                "application/json"):
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not h.get(
+                b"content-type", "").startswith("application/json"):
             return None
-        nonce = h.get(b"x-nonce", "")
         try:
             partner = await self.auth.verified(
-                h.get(b"x-key-id", ""), h.get(b"x-timestamp", ""), nonce,
-                h.get(b"x-signature", ""), "POST", PATH,
+                h.get(b"x-key-id", ""), h.get(b"x-timestamp", ""), h.get(b"x-nonce", ""),
+                h.get(b"x-signature", ""), "POST", path,
                 scope.get("query_string", b"").decode("latin-1"), body)
+        except Refused:
+            return None
+        return h, key, partner
+
+    async def try_redeem(self, scope: Scope, body: bytes) -> tuple[int, bytes, str | None] | None:
+        """The answer, or None: the general path takes the request."""
+        signed = await self._signed(scope, PATH, body)
+        if signed is None:
+            return None
+        h, key, partner = signed
+        try:
             req = LoungeRedemptionRequest.model_validate_json(body)
             partner.require_scope("lounge")
             lounge = self.redemptions.lounges.get(req.lounge_id)
@@ -150,7 +160,8 @@ class FastPath:
         visit = _prepare(r.benefits, partner.id, lounge, 1 + req.guests)
         try:
             return await sql.redeem_lounge_visit(
-                self.pool(), key_id=h[b"x-key-id"], nonce=nonce, partner_id=partner.id, key=key,
+                self.pool(), key_id=h[b"x-key-id"], nonce=h[b"x-nonce"], partner_id=partner.id,
+                key=key,
                 request_hash=request_hash("POST", PATH, body),
                 code_hash=codes.code_hash(r.pepper, normalised),
                 allowances=self._allowances, **visit)
