@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -60,6 +60,22 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[str],
                 await admin.create_topics([NewTopic(topic, partitions, 1)])
                 log.info("created topic %s (%d partitions)", topic, partitions)
         return missing
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap_servers: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (the private world of a test or a
+    benchmark: a broker holds every partition's state in memory); returns their names. A
+    topic deleted by someone else meanwhile is not an error."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            with contextlib.suppress(UnknownTopicOrPartitionError):
+                await admin.delete_topics(topics)
+        return topics
     finally:
         await admin.close()
 

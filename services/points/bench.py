@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import CARD_TRANSACTIONS_V1
-from runtime.kafka import ensure_topics
+from runtime.kafka import delete_topics, ensure_topics
 from simulator.batch import generate_batch
 from simulator.publisher import make_producer, publish
 
@@ -216,17 +216,8 @@ async def main(count: int, customers: int, seed: int, processes: int) -> None:
           f" {e2e:,.0f} events/s")
     print(f"  outcomes: {totals}")
     print(f"ratio end to end / raw ceiling: {e2e / raw:.2f}")
-    await _delete_topics(bootstrap, prefix)
+    await delete_topics(bootstrap, prefix)  # a broker holds every partition in memory
 
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    """The run's private topics: a broker keeps every partition's state in memory."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(prefix)])
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":

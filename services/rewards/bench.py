@@ -37,11 +37,11 @@ from decimal import Decimal
 
 import asyncpg
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.corebanking.v1 import CardTransactionPosted, Merchant
 from contracts.envelope import encode
 from contracts.topics import CARD_TRANSACTIONS_V1
+from runtime.kafka import delete_topics
 from simulator.publisher import make_producer, publish
 
 from .domain import codes as code_rules
@@ -241,16 +241,10 @@ async def give_points(settings: RewardsSettings, topic: str, members: list[str],
 async def drop_topics(bootstrap_servers: str, prefix: str) -> None:
     """The run's private topics: every run makes new ones, and a broker holding thousands
     of partitions is slower for everybody sharing it."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
     try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if topics:
-            await admin.delete_topics(topics)
+        await delete_topics(bootstrap_servers, prefix)
     except Exception as exc:  # housekeeping: the figures are printed already
         print(f"could not delete the run's topics: {exc!r}", file=sys.stderr)
-    finally:
-        await admin.close()
 
 
 async def main_async(args: argparse.Namespace) -> int:

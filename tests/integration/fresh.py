@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import UnknownTopicOrPartitionError
 
+from runtime.kafka import delete_topics
 from runtime.service import Service
 
 Build = Callable[[str, str], Service]
@@ -47,14 +46,7 @@ async def _remove(service: Service) -> None:
     """A finished test's topics and schema: a broker holds every partition in memory (a full
     run creates thousands), and the database's catalogue grows with every schema."""
     settings = service.settings
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        if mine := [t for t in await admin.list_topics() if t.startswith(service.topic_prefix)]:
-            with contextlib.suppress(UnknownTopicOrPartitionError):  # another service's did
-                await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    await delete_topics(settings.kafka_bootstrap_servers, service.topic_prefix)
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{service.schema}" CASCADE')
