@@ -81,7 +81,7 @@ class Service:
         `topic` is the contract's name; subscribe to `self.topic(topic)`."""
         self._topics |= {topic, dead_letter_topic(topic, group)}
         return BatchProcessor(service=self.name, topic=topic, group=group,
-                              pool=_LazyPool(self), handler=handler, models=models,
+                              pool=LazyPool(self), handler=handler, models=models,
                               ignored_types=frozenset(ignored_types))
 
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
@@ -178,11 +178,13 @@ class Service:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-class _LazyPool:
-    """Lets processors be built at import time, before the pool exists."""
+class LazyPool:
+    """A service's pool before it exists: processors, routes and jobs are built before the
+    service starts. `attribute` names the pool on the service (rewards has a second one)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, attribute: str = "pool") -> None:
         self._service = service
+        self._attribute = attribute
 
     def __getattr__(self, name: str):
-        return getattr(self._service.pool, name)
+        return getattr(getattr(self._service, self._attribute), name)

@@ -25,7 +25,7 @@ from contracts.corebanking.v1 import (
     CustomerUpdated,
 )
 from contracts.topics import ASSET_SNAPSHOTS_V1, CUSTOMERS_V1, MEMBER_CONTACTS_V1, MEMBERS_V1
-from runtime.service import Service
+from runtime.service import LazyPool, Service
 
 from .api import routes
 from .handlers import OnAssetSnapshots, OnCustomerFile
@@ -65,7 +65,7 @@ def build(name: str = "accounts", topic_prefix: str = "",
     async def on_asset_snapshots(message: KafkaMessage) -> None:
         await asset_snapshots.consume(message)
 
-    service.overrides = Overrides(_LazyPool(service), programme, source=f"urn:loyalty:{name}")
+    service.overrides = Overrides(LazyPool(service), programme, source=f"urn:loyalty:{name}")
 
     async def end_due_overrides() -> None:
         await service.overrides.run_periodic_check(settings.override_check_seconds)
@@ -75,13 +75,3 @@ def build(name: str = "accounts", topic_prefix: str = "",
     # Tests watch the commits.
     service.customer_file, service.asset_snapshots = customer_file, asset_snapshots
     return service
-
-
-class _LazyPool:
-    """The pool exists only once the service has started; routes are built before."""
-
-    def __init__(self, service: Service) -> None:
-        self._service = service
-
-    def __getattr__(self, name: str):
-        return getattr(self._service.pool, name)

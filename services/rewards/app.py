@@ -37,7 +37,7 @@ from contracts.points.v1 import (
     PointsReversed,
 )
 from contracts.topics import MEMBERS_V1, POINTS_V1, REWARDS_V1
-from runtime.service import Service
+from runtime.service import LazyPool, Service
 
 from . import rewards_sql
 from .api import router
@@ -119,7 +119,7 @@ def build(name: str = "rewards", topic_prefix: str = "",
                              publishes=[REWARDS_V1], topic_prefix=topic_prefix)
     service.settlements = Settlements(settings.database_url, name)
     service.redemptions = Redemptions(
-        pool=_LazyPool(service, "requests_pool"), benefits=benefits, pepper=settings.pepper(),
+        pool=LazyPool(service, "requests_pool"), benefits=benefits, pepper=settings.pepper(),
         settlements=service.settlements, saga_wait=settings.saga_wait_seconds)
 
     members = service.processor(
@@ -144,7 +144,7 @@ def build(name: str = "rewards", topic_prefix: str = "",
         await points.consume(message)
 
     service.members_processor, service.points_processor = members, points  # tests watch them
-    partner_auth = PartnerAuth(_LazyPool(service, "requests_pool"), settings.encryption_key(),
+    partner_auth = PartnerAuth(LazyPool(service, "requests_pool"), settings.encryption_key(),
                                settings.signature_tolerance_seconds)
     service.http.include_router(router(service.redemptions, partner_auth,
                                        AppAuth(settings.app_token)))
@@ -166,14 +166,3 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
     """asyncpg still rolls back a transaction left open; nothing else needs undoing."""
-
-
-class _LazyPool:
-    """The pool exists once the service has started; handlers are built before."""
-
-    def __init__(self, service: Service, attribute: str = "pool") -> None:
-        self._service = service
-        self._attribute = attribute
-
-    def __getattr__(self, name: str):
-        return getattr(getattr(self._service, self._attribute), name)
