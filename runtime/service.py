@@ -23,6 +23,7 @@ from . import db, inbox
 from .consumer import BatchProcessor, Handler
 from .kafka import ensure_topics, make_broker, make_producer
 from .metrics import INBOX_PRUNED
+from .periodic import repeat
 from .relay import OutboxRelay
 from .settings import Settings
 from .subscriber import undecoded
@@ -143,17 +144,14 @@ class Service:
 
     async def _prune_inbox(self) -> None:
         """Every instance prunes; the deletes are idempotent and chunked."""
-        while True:
-            await asyncio.sleep(self.settings.inbox_prune_seconds)
-            try:
-                pruned = await inbox.prune(self.pool, self.settings.inbox_retention_days)
-            except Exception as exc:  # the next round tries again; consuming goes on
-                log.warning("inbox pruning failed: %r", exc)
-                continue
-            INBOX_PRUNED.inc(pruned)
-            if pruned:
-                log.info("pruned %d inbox ids older than %d days", pruned,
-                         self.settings.inbox_retention_days)
+        await repeat(self._prune_inbox_once, self.settings.inbox_prune_seconds, "inbox pruning")
+
+    async def _prune_inbox_once(self) -> None:
+        pruned = await inbox.prune(self.pool, self.settings.inbox_retention_days)
+        INBOX_PRUNED.inc(pruned)
+        if pruned:
+            log.info("pruned %d inbox ids older than %d days", pruned,
+                     self.settings.inbox_retention_days)
 
     # ------------------------------------------------------------------ health
 

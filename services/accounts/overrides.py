@@ -10,7 +10,6 @@ tier-changed event the same id, so it is published once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +18,7 @@ import asyncpg
 
 from contracts.envelope import encode
 from runtime import outbox
-from runtime.retry import is_transient
+from runtime.periodic import repeat
 
 from . import accounts_sql
 from .accounts_sql import RecordedChange
@@ -118,16 +117,11 @@ class Overrides:
     async def run_periodic_check(self, every_seconds: float) -> None:
         """The background task: end due overrides until cancelled; failures are logged and
         retried at the next round."""
-        while True:
-            try:
-                while await self.end_due() == 500:
-                    pass  # more are waiting
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("ending due tier overrides failed")
-                else:
-                    log.warning("ending due tier overrides failed (%r); retrying later", exc)
-            await asyncio.sleep(every_seconds)
+        await repeat(self._end_all_due, every_seconds, "ending due tier overrides")
+
+    async def _end_all_due(self) -> None:
+        while await self.end_due() == 500:
+            pass  # more are waiting
 
     async def _state(self, conn: asyncpg.Connection, member_id: str) -> TierState:
         await accounts_sql.lock_members(conn, [member_id])

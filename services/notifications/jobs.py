@@ -4,11 +4,12 @@ re-running is harmless (messages are unique per cause and template)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, timedelta
 
 import asyncpg
+
+from runtime.periodic import repeat
 
 from . import messages_sql as sql
 from .clock import Clock
@@ -31,14 +32,7 @@ class Jobs:
         self._on_queued = on_queued or (lambda: None)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("scheduled jobs failed: %r; trying again", exc)
-            await asyncio.sleep(self._poll)
+        await repeat(self.run_once, self._poll, "scheduled jobs")
 
     async def run_once(self) -> dict[str, int]:
         """Queue what is due now; returns how many messages each job queued (None of it

@@ -7,7 +7,6 @@ and the others skip; a lot's expiry and its event commit together, so each happe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from contracts.envelope import EncodedEvent, encode
 from contracts.points.v1 import PointsExpired, PointsExpiringSoon
 from contracts.topics import CARD_TRANSACTIONS_V1, dead_letter_topic
 from runtime import outbox
+from runtime.periodic import repeat
 
 from .sql import earning, expiry, ledger
 
@@ -99,13 +99,10 @@ class ExpiryJob:
 
 async def run_daily(job: ExpiryJob, pool: asyncpg.Pool, zone, every_seconds: float) -> None:
     """Run the job every `every_seconds` (it is cheap when nothing is due), until cancelled."""
-    while True:
-        try:
-            report = await job.run(pool, datetime.now(zone).date())
-            if report.ran and (report.expired_lots or report.announced or report.overdue_refunds):
-                log.info("expiry job: %s", report)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("expiry job failed; trying again at the next interval")
-        await asyncio.sleep(every_seconds)
+
+    async def today() -> None:
+        report = await job.run(pool, datetime.now(zone).date())
+        if report.ran and (report.expired_lots or report.announced or report.overdue_refunds):
+            log.info("expiry job: %s", report)
+
+    await repeat(today, every_seconds, "expiry job")

@@ -37,6 +37,7 @@ from contracts.points.v1 import (
     PointsReversed,
 )
 from contracts.topics import MEMBERS_V1, POINTS_V1, REWARDS_V1
+from runtime.periodic import repeat
 from runtime.service import LazyPool, Service
 
 from . import rewards_sql
@@ -103,12 +104,8 @@ class RewardsService(Service):
         await super().stop()
 
     async def _prune(self) -> None:
-        while True:
-            await asyncio.sleep(PRUNE_SECONDS)
-            try:
-                await rewards_sql.prune(self.pool, 2 * self.settings.signature_tolerance_seconds)
-            except Exception as exc:  # pruning is housekeeping: try again next time
-                log.warning("pruning failed: %r", exc)
+        await repeat(lambda: rewards_sql.prune(
+            self.pool, 2 * self.settings.signature_tolerance_seconds), PRUNE_SECONDS, "pruning")
 
 
 def build(name: str = "rewards", topic_prefix: str = "",
