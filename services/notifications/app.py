@@ -201,10 +201,10 @@ def build(name: str = "notifications", topic_prefix: str = "",
     service.http.include_router(receipts_router(ReceiptBook(lambda: service.pool, clock),
                                                 settings.wechat_callback_token))
     if settings.sandbox_enabled:
-        from .sandbox.app import create_app  # development only
+        from .sandbox.app import Credentials, create_app  # development only
 
         service.http.mount("/sandbox", create_app(
-            receipts_to=f"http://127.0.0.1:{settings.http_port}/callbacks",
+            Credentials.of(settings), receipts_to=f"http://127.0.0.1:{settings.http_port}/callbacks",
             callback_token=settings.wechat_callback_token))
     return service
 

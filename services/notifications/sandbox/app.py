@@ -28,7 +28,7 @@ import itertools
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from string import Template as _Text
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,17 +41,27 @@ from ..catalogue import load_templates
 from ..domain.delivery import mask_mobile
 from ..domain.templates import OPT_OUT
 from ..providers import aliyun_sms, tencent_sms
+from ..settings import NotificationsSettings
 
 
 @dataclass
 class Credentials:
-    wechat_app_id: str = "wx-sandbox-app"
-    wechat_app_secret: str = "sandbox-wechat-secret"
-    aliyun_access_key_id: str = "sandbox-aliyun-key"
-    aliyun_access_key_secret: str = "sandbox-aliyun-secret"
-    tencent_secret_id: str = "sandbox-tencent-id"
-    tencent_secret_key: str = "sandbox-tencent-key"
+    """The keys the sandbox accepts: those the service is configured with (`of`)."""
+
+    wechat_app_id: str
+    wechat_app_secret: str
+    aliyun_access_key_id: str
+    aliyun_access_key_secret: str
+    tencent_secret_id: str
+    tencent_secret_key: str
     token_lifetime: int = 7200
+
+    @classmethod
+    def of(cls, settings: NotificationsSettings | None = None) -> Credentials:
+        """The service's keys; without settings, its development defaults (not the env)."""
+        settings = settings or NotificationsSettings.model_construct()
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)
+                      if f.name != "token_lifetime"})
 
 
 @dataclass
@@ -78,7 +88,7 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
                receipts_to: str | None = None,
                callback_token: str = "sandbox-callback-token",
                receipt_delay: float = 1.0) -> FastAPI:
-    state = SandboxState(credentials or Credentials())
+    state = SandboxState(credentials or Credentials.of())
     reporter = _Reporter(receipts_to, callback_token, receipt_delay) if receipts_to else None
     templates = load_templates()
     by_aliyun = {code: (t, lang) for t in templates.values()

@@ -31,7 +31,7 @@ class Clock:
 
 @pytest.fixture
 def sandbox():
-    app = create_app(Credentials())
+    app = create_app(Credentials.of())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sb")
     return app.state.sandbox, client
 
