@@ -5,7 +5,6 @@ outages delay without loss; an invalid number fails once; no personal data in lo
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,31 +14,15 @@ from runtime.relay import wait_until_drained
 from tests.integration.kafka_tools import read_topic
 from tests.integration.test_notifications_support import (
     SHANGHAI,
-    assert_no_pii_logged,
     contact,
     members,
     notifications_world,
+    remember,
     upgrade,
 )
 
 pytestmark = pytest.mark.integration
 DAYTIME = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def pii(caplog):
-    """Collects the personal data a test uses; at the end, no log line may contain any."""
-    caplog.set_level(logging.DEBUG)
-    secrets: list[str] = []
-    yield secrets
-    assert secrets
-    assert_no_pii_logged(caplog.records, secrets)
-
-
-def remember(pii: list[str], *groups) -> None:
-    for group in groups:
-        for m in group:
-            pii.extend([m.digits, m.mobile] + ([m.openid] if m.openid else []))
 
 
 async def test_tier_upgrade_by_wechat_when_bound_by_sms_otherwise_and_as_fallback(infra, pii):

@@ -5,7 +5,6 @@ consent, a closed member's contact data is gone, delivery receipts settle messag
 from __future__ import annotations
 
 import hashlib
-import logging
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,29 +20,15 @@ from runtime.relay import wait_until_drained
 from tests.integration.kafka_tools import read_topic
 from tests.integration.test_notifications_support import (
     SHANGHAI,
-    assert_no_pii_logged,
     contact,
     members,
     notifications_world,
+    remember,
     upgrade,
 )
 
 pytestmark = pytest.mark.integration
 SOURCE = "urn:test:points"
-
-
-@pytest.fixture
-def pii(caplog):
-    caplog.set_level(logging.DEBUG)
-    secrets: list[str] = []
-    yield secrets
-    assert secrets
-    assert_no_pii_logged(caplog.records, secrets)
-
-
-def remember(pii: list[str], group) -> None:
-    for m in group:
-        pii.extend([m.digits, m.mobile] + ([m.openid] if m.openid else []))
 
 
 def expiring(member, points: int = 500):
