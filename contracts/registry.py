@@ -16,6 +16,7 @@ _MODELS: tuple[type[Event], ...] = (
     corebanking_v1.CardTransactionRefunded,
     points_v1.PointsEarned,
     points_v1.PointsReversed,
+    points_v1.PointsRerated,
     points_v1.PointsDebited,
     points_v1.PointsDebitRejected,
     points_v1.PointsRefunded,

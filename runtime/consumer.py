@@ -14,28 +14,24 @@ event by event (each in a savepoint) so that only the events that fail are dead-
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import asyncpg
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from contracts.base import Event
-from contracts.envelope import EncodedEvent, Envelope, EnvelopeError, encode
-from contracts.topics import dead_letter_topic
+from contracts.envelope import Envelope, EnvelopeError
 
-from . import inbox, outbox
+from . import inbox
 from .kafka import record_lag
 from .metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS
 from .retry import is_transient, retry_transient
+from .unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
@@ -43,32 +39,16 @@ E = TypeVar("E", bound=Event)
 
 @dataclass(frozen=True, slots=True)
 class Inbound(Generic[E]):
-    """A decoded, validated event with its envelope."""
+    """A decoded, validated event with its envelope (and its Kafka record, when consumed)."""
 
     event: E
     envelope: Envelope
+    record: ConsumerRecord | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """An event a handler wants published, and the inbound event that caused it (for its
-    deterministic id and its trace)."""
-
-    event: Event
-    cause: Inbound | None = None
-    id: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What a handler decided for a batch."""
-
-    events: list[Outgoing] = field(default_factory=list)
-    #: Events that can never succeed, with the reason operations will read.
-    rejected: list[tuple[Inbound, str]] = field(default_factory=list)
-
-
-Handler = Callable[[asyncpg.Connection, list[Inbound]], Awaitable[Outcome]]
+#: A service's batch handler: runs in the batch's unit of work on the fresh events; it emits
+#: what they cause and rejects (dead-letters) what can never succeed.
+Handler = Callable[[UnitOfWork, list[Inbound]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +62,7 @@ class DeadLetter:
 class _Decoded:
     """A batch after decoding: valid events and dead letters, both keyed by inbox key."""
 
-    events: dict[str, tuple[ConsumerRecord, Inbound]] = field(default_factory=dict)
+    events: dict[str, Inbound] = field(default_factory=dict)
     dead: dict[str, DeadLetter] = field(default_factory=dict)
     ignored: int = 0
     duplicates: int = 0
@@ -115,9 +95,6 @@ class BatchProcessor:
         self._handler = handler
         self._models = dict(models)
         self._ignored = ignored_types
-        self._source = f"urn:loyalty:{service}"
-        self._dlq_topic = dead_letter_topic(topic, group)
-        self._uuid_namespace = uuid.uuid5(uuid.NAMESPACE_URL, self._source)
         #: Called after each database commit, before the offsets are committed (tests).
         self.after_commit: list[Callable[[BatchReport], Any]] = []
 
@@ -125,6 +102,12 @@ class BatchProcessor:
         """Entry point for a FastStream batch subscriber (`message` is its KafkaMessage)."""
         raw = message.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
+        # Records of partitions a rebalance took away while they waited belong to the new
+        # owner now (which reads them from the last committed offset).
+        assigned = message.consumer.assignment()
+        records = [r for r in records if TopicPartition(r.topic, r.partition) in assigned]
+        if not records:
+            return BatchReport(0, 0, 0, 0)
         report = await self.process(records)
         record_lag(message.consumer, records, self.group)
         return report
@@ -170,110 +153,56 @@ class BatchProcessor:
             except ValidationError as exc:
                 dead[envelope.id] = DeadLetter(record, _summarise(exc), "invalid_data")
                 continue
-            decoded[envelope.id] = (record, Inbound(event, envelope))
+            decoded[envelope.id] = Inbound(event, envelope, record)
         return batch
 
     # ------------------------------------------------------------------ the transaction
 
     async def _apply(self, batch: _Decoded) -> BatchReport:
-        conn = await self._pool.acquire()
-        try:
-            async with conn.transaction():
-                return await self._apply_in(conn, batch)
-        except BaseException:
-            # After a failure mid-transaction the connection's state is unknown (it may have
-            # been cut under a running query): close it rather than hand it back to the pool.
-            with contextlib.suppress(asyncpg.InterfaceError):  # already lost and detached
-                conn.terminate()
-            raise
-        finally:
-            # Returning it may fail if the connection was cut after the commit; asyncpg then
-            # closes it, and the batch (committed or not) must not fail because of that.
-            with contextlib.suppress(asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
-                await self._pool.release(conn)
+        async with unit_of_work(self._pool, service=self.service, topic=self.topic,
+                                group=self.group) as uow:
+            decoded, dead = batch.events, batch.dead
+            fresh_ids = await inbox.claim(uow.conn, [*decoded, *dead], self.topic)
+            fresh = [inbound for key, inbound in decoded.items() if key in fresh_ids]
+            letters = [letter for key, letter in dead.items() if key in fresh_ids]
+            for letter in letters:
+                uow.dead_letter(letter.record, letter.reason, letter.error)
+            failed = await self._handle(uow, fresh)
+            rejected = len(uow.rejected)
+            return BatchReport(
+                applied=len(fresh) - rejected - failed,
+                duplicates=len(decoded) + len(dead) - len(fresh_ids) + batch.duplicates,
+                ignored=batch.ignored,
+                dead_lettered=len(letters) + rejected + failed,
+            )
 
-    async def _apply_in(self, conn: asyncpg.Connection, batch: _Decoded) -> BatchReport:
-        decoded, dead = batch.events, batch.dead
-        fresh_ids = await inbox.claim(conn, [*decoded, *dead], self.topic)
-        fresh = [inbound for key, (_, inbound) in decoded.items() if key in fresh_ids]
-        records = {key: record for key, (record, _) in decoded.items()}
-        letters = [letter for key, letter in dead.items() if key in fresh_ids]
-
-        outcome = await self._handle(conn, fresh, records, letters)
-        for inbound, reason in outcome.rejected:
-            letters.append(DeadLetter(records[inbound.envelope.id], reason, "rejected"))
-        outgoing = self._encode_all(outcome.events)
-        await outbox.write(conn, outgoing + [self._dead_letter(d) for d in letters])
-        rejected_ids = {i.envelope.id for i, _ in outcome.rejected}
-        return BatchReport(
-            applied=len(fresh) - len(rejected_ids),
-            duplicates=len(decoded) + len(dead) - len(fresh_ids) + batch.duplicates,
-            ignored=batch.ignored,
-            dead_lettered=len(letters),
-        )
-
-    async def _handle(self, conn, fresh: list[Inbound], records, letters) -> Outcome:
+    async def _handle(self, uow: UnitOfWork, fresh: list[Inbound]) -> int:
+        """Run the handler on the batch; if it fails, event by event. Returns how many
+        events failed alone (dead-lettered as handler errors)."""
         if not fresh:
-            return Outcome()
+            return 0
         try:
-            async with conn.transaction():  # a savepoint: a failure leaves the inbox claim
-                return await self._handler(conn, fresh)
+            async with uow.savepoint():  # a failure leaves the inbox claim
+                await self._handler(uow, fresh)
+            return 0
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.warning("batch of %d failed (%r); isolating the failing events",
                         len(fresh), exc)
-        outcome = Outcome()
+        failed = 0
         for inbound in fresh:
             try:
-                async with conn.transaction():
-                    single = await self._handler(conn, [inbound])
+                async with uow.savepoint():
+                    await self._handler(uow, [inbound])
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 log.exception("event %s failed; dead-lettering it", inbound.envelope.id)
-                letters.append(DeadLetter(records[inbound.envelope.id],
-                                          f"{type(exc).__name__}: {exc}"[:1000], "handler_error"))
-                continue
-            outcome.events.extend(single.events)
-            outcome.rejected.extend(single.rejected)
-        return outcome
-
-    # ------------------------------------------------------------------ encoding
-
-    def _encode_all(self, events: list[Outgoing]) -> list[EncodedEvent]:
-        seen: Counter[str] = Counter()
-        encoded = []
-        for out in events:
-            cause = out.cause.envelope if out.cause else None
-            event_id = out.id
-            if event_id is None and cause is not None:
-                # Deterministic: reprocessing the same cause gives the same ids downstream.
-                name = f"{cause.id}:{out.event.ce_type}"
-                event_id = str(uuid.uuid5(self._uuid_namespace, f"{name}:{seen[name]}"))
-                seen[name] += 1
-            encoded.append(encode(out.event, source=self._source, id=event_id,
-                                  traceparent=cause.traceparent if cause else None))
-        return encoded
-
-    def _dead_letter(self, letter: DeadLetter) -> EncodedEvent:
-        record = letter.record
-        error_headers = {
-            "dlq_reason": letter.reason,
-            "dlq_error": letter.error,
-            "dlq_original_topic": record.topic,
-            "dlq_original_partition": str(record.partition),
-            "dlq_original_offset": str(record.offset),
-            "dlq_consumer_group": self.group,
-            "dlq_service": self.service,
-            "dlq_failed_at": datetime.now(UTC).isoformat(),
-        }
-        return EncodedEvent(
-            topic=self._dlq_topic,
-            key=record.key,
-            value=record.value or b"",
-            headers=[*(record.headers or ()), *((k, v.encode()) for k, v in error_headers.items())],
-        )
+                uow.dead_letter(inbound.record, f"{type(exc).__name__}: {exc}"[:1000],
+                                "handler_error")
+                failed += 1
+        return failed
 
 
 def _record_key(record: ConsumerRecord) -> str:

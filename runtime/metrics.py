@@ -43,3 +43,8 @@ OUTBOX_OLDEST_AGE = Gauge(
 RELAY_ACTIVE = Gauge(
     "loyalty_outbox_relay_active", "1 when this instance holds the relay lock, else 0."
 )
+OUTBOX_ALREADY_PUBLISHED = Counter(
+    "loyalty_outbox_already_published_total",
+    "Outbox rows found on their topic when a relay took over (a predecessor published them"
+    " and died before deleting them): deleted, not sent again.",
+)

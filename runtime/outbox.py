@@ -1,4 +1,5 @@
-"""Writing outgoing records to the outbox, in the caller's transaction."""
+"""Writing outgoing records to the outbox, in the caller's transaction (only the unit of
+work calls this: runtime/unit_of_work.py)."""
 
 from collections.abc import Iterable
 
@@ -7,14 +8,36 @@ import asyncpg
 from contracts.envelope import EncodedEvent
 
 _COLUMNS = ("topic", "key", "value", "header_names", "header_values")
+#: Up to this many rows go in one INSERT (one round trip, a cached prepared statement); more
+#: go by COPY, which costs a few round trips but scales with any batch.
+_INSERT_AT_MOST = 64
+# Headers travel as one text[] of names and one bytea[] of values per row; unnest cannot
+# take an array of arrays, so each row's headers are split again from flat arrays by count.
+_INSERT = """
+INSERT INTO outbox (topic, key, value, header_names, header_values)
+SELECT r.topic, r.key, r.value,
+       ($4::text[])[r.first:r.first + r.n - 1], ($5::bytea[])[r.first:r.first + r.n - 1]
+FROM unnest($1::text[], $2::bytea[], $3::bytea[], $6::int[], $7::int[])
+     WITH ORDINALITY AS r (topic, key, value, first, n, i)
+ORDER BY r.i
+"""
 
 
 async def write(conn: asyncpg.Connection, records: Iterable[EncodedEvent]) -> int:
-    rows = [
-        (r.topic, r.key, r.value, [h[0] for h in r.headers], [h[1] for h in r.headers])
-        for r in records
-    ]
-    if rows:
-        # COPY: one round trip for the whole batch, whatever its size.
+    records = list(records)
+    if not records:
+        return 0
+    if len(records) > _INSERT_AT_MOST:
+        rows = [(r.topic, r.key, r.value, [h[0] for h in r.headers], [h[1] for h in r.headers])
+                for r in records]
         await conn.copy_records_to_table("outbox", records=rows, columns=_COLUMNS)
-    return len(rows)
+        return len(rows)
+    names, values, firsts, counts = [], [], [], []
+    for r in records:
+        firsts.append(len(names) + 1)
+        counts.append(len(r.headers))
+        names.extend(h[0] for h in r.headers)
+        values.extend(h[1] for h in r.headers)
+    await conn.execute(_INSERT, [r.topic for r in records], [r.key for r in records],
+                       [r.value for r in records], names, values, firsts, counts)
+    return len(records)

@@ -7,8 +7,11 @@
 - Polls the outbox every `poll_seconds` (20 ms by default) and drains it while batches come
   back full. Not LISTEN/NOTIFY: a NOTIFY serialises the commits of every writer on one
   database-wide lock held through the WAL flush (runtime/sql/0003).
-- A row is deleted only after Kafka acknowledged it: a crash in between publishes it again
-  (at-least-once), which consumers absorb through their inbox.
+- A row is deleted only after Kafka acknowledged it. A relay that dies in between leaves at
+  most its last batch in the outbox, already published; whoever takes over first reads the
+  tail of those rows' topics and deletes the rows whose event id is there, so each event is
+  published once. It waits `settle_seconds` first, for requests the dead producer had in
+  flight to land; consumers' inboxes absorb anything later still.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 
-from .metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, RELAY_ACTIVE
+from .kafka import recent_event_ids
+from .metrics import (
+    OUTBOX_ALREADY_PUBLISHED,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+    RELAY_ACTIVE,
+)
 from .retry import is_transient
 
 log = logging.getLogger(__name__)
@@ -33,15 +43,21 @@ _NEXT = """
 SELECT id, topic, key, value, header_names, header_values
 FROM outbox ORDER BY id LIMIT $1
 """
+_IN_DOUBT = """
+SELECT id, topic, header_values[array_position(header_names, 'ce_id')] AS ce_id
+FROM outbox ORDER BY id LIMIT $1
+"""
 _DELETE = "DELETE FROM outbox o USING unnest($1::bigint[]) AS p (id) WHERE o.id = p.id"
 _BACKLOG = "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox"
 
 
 class OutboxRelay:
     def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
-                 batch_size: int = 2_000, poll_seconds: float = 0.02,
-                 topic_prefix: str = "") -> None:
+                 bootstrap_servers: str, batch_size: int = 2_000, poll_seconds: float = 0.02,
+                 topic_prefix: str = "", settle_seconds: float = 1.0) -> None:
         self._database_url = database_url
+        self._bootstrap_servers = bootstrap_servers
+        self._settle_seconds = settle_seconds
         self._schema = schema
         self._producer = producer
         self._batch_size = batch_size
@@ -69,6 +85,7 @@ class OutboxRelay:
                                                  "application_name": f"{self._schema}-relay"})
         try:
             await self._wait_for_lock(conn)
+            await self._forget_published(conn)
             self._set_active(True)
             log.info("outbox relay active for schema %s", self._schema)
             next_report = 0.0
@@ -89,6 +106,24 @@ class OutboxRelay:
         while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
                                       f"{self._schema}.outbox_relay"):
             await asyncio.sleep(1.0)
+
+    async def _forget_published(self, conn: asyncpg.Connection) -> None:
+        """Delete the rows of the first batch (the only one a predecessor can have left
+        behind published) whose event is already on its topic."""
+        rows = [r for r in await conn.fetch(_IN_DOUBT, self._batch_size) if r["ce_id"]]
+        if not rows:
+            return
+        await asyncio.sleep(self._settle_seconds)
+        published = await recent_event_ids(
+            self._bootstrap_servers, {self._topic_prefix + r["topic"] for r in rows},
+            per_partition=self._batch_size)
+        done = [r["id"] for r in rows
+                if (self._topic_prefix + r["topic"], r["ce_id"].decode()) in published]
+        if done:
+            await conn.execute(_DELETE, done)
+            OUTBOX_ALREADY_PUBLISHED.inc(len(done))
+            log.warning("outbox relay: %d rows were published before the last relay stopped;"
+                        " deleted without sending them again", len(done))
 
     def _set_active(self, active: bool) -> None:
         self.active = active

@@ -6,28 +6,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Union
 
 import asyncpg
 import uvicorn
+from aiokafka.errors import CommitFailedError
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.base import Event
+from contracts.registry import models_on
 from contracts.topics import dead_letter_topic
 
 from . import db, inbox
 from .consumer import BatchProcessor, Handler
-from .kafka import ensure_topics, make_broker, make_producer
+from .kafka import RebalanceGate, ensure_topics, make_broker, make_producer
 from .metrics import INBOX_PRUNED
 from .periodic import repeat
 from .relay import OutboxRelay
 from .settings import Settings
-from .subscriber import undecoded
 from .telemetry import configure_logging, configure_tracing
+from .unit_of_work import UnitOfWork, source_of, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +55,32 @@ class Service:
         self._topics = set(publishes)
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task | None = None
-        self._jobs: list[Callable[[], Awaitable[None]]] = [self._prune_inbox]
+        self._jobs: list[Callable[[], Awaitable[None]]] = []
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        #: Contract topic -> the event models this service consumes from it (AsyncAPI).
+        self.subscriptions: dict[str, tuple[type[Event], ...]] = {}
+        #: Contract topics it publishes (AsyncAPI).
+        self.publishes = tuple(publishes)
         self._job_tasks: list[asyncio.Task] = []
         self.broker = make_broker(settings.kafka_bootstrap_servers, name)
+        for topic in publishes:  # documentation (AsyncAPI): the relay publishes the outbox
+            models = tuple(models_on(topic).values())
+            self.broker.publisher(
+                self.topic(topic), title=topic, schema=Union[models],  # noqa: UP007
+                description=f"Published through the outbox: {', '.join(sorted(models_on(topic)))}"
+                            ". CloudEvents binary mode: ce_* headers, the event's JSON as value.")
         self.relay: OutboxRelay | None = None
         self.http = FastAPI(title=f"loyalty {name}", lifespan=self._lifespan)
         self.http.add_api_route("/health/live", self._live, include_in_schema=False)
         self.http.add_api_route("/health/ready", self._ready, include_in_schema=False)
         self.http.add_api_route("/metrics", self._metrics, include_in_schema=False)
+        # Every instance prunes; the deletes are idempotent and chunked.
+        self.every(settings.inbox_prune_seconds, self._prune_inbox, "inbox pruning")
 
     def topic(self, name: str) -> str:
         """The Kafka name of the contract topic `name` for this service."""
         return self.topic_prefix + name
-
-    def batch_options(self) -> dict:
-        """How every subscriber of this service takes its batches (the ack policy is
-        stated at each subscriber)."""
-        s = self.settings
-        return dict(batch=True, max_records=s.batch_max_records,
-                    batch_timeout_ms=s.batch_timeout_ms, auto_offset_reset="earliest",
-                    decoder=undecoded)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -75,19 +88,70 @@ class Service:
             raise RuntimeError("the service has not started")
         return self._pool
 
-    def processor(self, topic: str, group: str, handler: Handler,
-                  models: Mapping[str, type[Event]],
-                  ignored_types: Iterable[str] = ()) -> BatchProcessor:
-        """The batch path for one (topic, group); the pool is bound when the service starts.
-        `topic` is the contract's name; subscribe to `self.topic(topic)`."""
-        self._topics |= {topic, dead_letter_topic(topic, group)}
-        return BatchProcessor(service=self.name, topic=topic, group=group,
-                              pool=LazyPool(self), handler=handler, models=models,
-                              ignored_types=frozenset(ignored_types))
+    @property
+    def source(self) -> str:
+        """The CloudEvents source of what this service publishes."""
+        return source_of(self.name)
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A transaction of this service's and what it emits (runtime/unit_of_work.py)."""
+        return unit_of_work(self.pool, service=self.name)
+
+    def subscribe(self, topic: str, handler: Handler, *, consumes: Iterable[type[Event]],
+                  consumers: int = 1) -> BatchProcessor:
+        """Consume the contract topic `topic` in batches with `handler`, which applies the
+        event types `consumes`. The other types the contracts put on the topic are skipped;
+        a type no contract knows is dead-lettered. `consumers` subscribers of the group in
+        this process share the partitions (one decodes while another waits for the
+        database). The processor is returned for tests to watch its commits."""
+        models = {model.ce_type: model for model in consumes}
+        on_topic = models_on(topic)
+        if strays := set(models) - set(on_topic):
+            raise ValueError(f"{sorted(strays)} are not published on {topic}")
+        self._topics |= {topic, dead_letter_topic(topic, self.name)}
+        processor = BatchProcessor(service=self.name, topic=topic, group=self.name,
+                                   pool=LazyPool(self), handler=handler, models=models,
+                                   ignored_types=frozenset(on_topic) - set(models))
+
+        s = self.settings
+        for n in range(consumers):
+            gate = RebalanceGate(f"{topic}:{self.name}")
+            # Offsets are committed by the batch's own step (MANUAL): after the database
+            # transaction, before a rebalance may hand the partitions on (RebalanceGate).
+            # With INSTANCE_ID set the membership is static: a restarted instance gets its
+            # partitions back at once, without a rebalance of the group.
+            self.broker.subscriber(
+                self.topic(topic), group_id=self.name, ack_policy=AckPolicy.MANUAL,
+                batch=True, max_records=s.batch_max_records,
+                batch_timeout_ms=s.batch_timeout_ms, auto_offset_reset="earliest",
+                decoder=_undecoded, listener=gate,
+                group_instance_id=s.instance_id and f"{s.instance_id}.{topic}.{n}",
+                title=f"{topic}:{self.name}", description=_describe(handler, models),
+            )(_batch_step(processor, gate, models))
+        self.subscriptions[topic] = tuple(models.values())
+        return processor
+
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run once the database is migrated, before the consumers start (caches, listeners)."""
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run at stop, after the background tasks and consumers have stopped."""
+        self._on_stop.append(hook)
 
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
-        """A coroutine function run from start() until stop() (periodic jobs, senders)."""
+        """A coroutine function run from start() until stop() (senders, listeners)."""
         self._jobs.append(job)
+
+    def every(self, seconds: float, task: Callable[[], Awaitable[object]], what: str) -> None:
+        """Run `task` at start and then every `seconds` until stop; a failed round is logged
+        and the next runs as planned (runtime/periodic.py)."""
+
+        async def periodic() -> None:
+            await repeat(task, seconds, what)
+
+        periodic.__name__ = what.replace(" ", "-")
+        self._jobs.append(periodic)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -100,14 +164,19 @@ class Service:
         producer = make_producer(s.kafka_bootstrap_servers, self.name)
         await producer.start()
         self.relay = OutboxRelay(database_url=s.database_url, schema=self.schema,
-                                 producer=producer, batch_size=s.relay_batch_size,
+                                 producer=producer, bootstrap_servers=s.kafka_bootstrap_servers,
+                                 batch_size=s.relay_batch_size,
                                  poll_seconds=s.relay_poll_seconds,
                                  topic_prefix=self.topic_prefix)
         self._producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
-        await self.broker.start()
+        for hook in self._on_start:
+            await hook()
+        # Jobs need the pool and the relay, not the consumers: they start first (joining
+        # the consumer groups can take seconds).
         self._job_tasks = [asyncio.create_task(job(), name=f"{self.name}-{job.__name__}")
                            for job in self._jobs]
+        await self.broker.start()
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
@@ -120,6 +189,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
             await self._producer.stop()
+        for hook in reversed(self._on_stop):
+            await hook()
         if self._pool:
             await self._pool.close()
         log.info("%s stopped", self.name)
@@ -143,10 +214,6 @@ class Service:
             tracer_provider.shutdown()  # flush spans still queued for export
 
     async def _prune_inbox(self) -> None:
-        """Every instance prunes; the deletes are idempotent and chunked."""
-        await repeat(self._prune_inbox_once, self.settings.inbox_prune_seconds, "inbox pruning")
-
-    async def _prune_inbox_once(self) -> None:
         pruned = await inbox.prune(self.pool, self.settings.inbox_retention_days)
         INBOX_PRUNED.inc(pruned)
         if pruned:
@@ -174,6 +241,53 @@ class Service:
 
     async def _metrics(self) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def main(build: Callable[[str, str], Service], name: str) -> None:
+    """A service process's entry point. SERVICE_NAME (its schema and consumer group; default
+    `name`) and TOPIC_PREFIX (put before every topic's name) let one broker and database hold
+    several copies of the platform side by side (chaos runs, benchmarks)."""
+    service_name = os.environ.get("SERVICE_NAME") or name
+    prefix = os.environ.get("TOPIC_PREFIX", "")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", service_name):
+        raise SystemExit(f"SERVICE_NAME {service_name!r}: lower-case letters, digits and _")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{0,100}", prefix):
+        raise SystemExit(f"TOPIC_PREFIX {prefix!r}: letters, digits, '.', '_' and '-'")
+    build(service_name, prefix).run()
+
+
+def _batch_step(processor: BatchProcessor, gate: RebalanceGate,
+                models: Mapping[str, type[Event]]) -> Callable[..., Awaitable[None]]:
+    async def consume(events: list, message: KafkaMessage) -> None:
+        async with gate:
+            try:
+                await processor.consume(message)
+            except BaseException:
+                await message.nack()  # the batch comes again
+                raise
+            try:
+                await message.ack()
+            except CommitFailedError:
+                # The group moved on (e.g. this consumer was too slow): the next owner gets
+                # these records again and its inbox absorbs them.
+                log.warning("%s: batch applied but its offsets not committed (group"
+                            " rebalanced)", processor.topic)
+
+    # The signature FastStream documents (AsyncAPI): a batch of these events. The records
+    # are not decoded by FastStream (`_undecoded`): the processor decodes each itself, so
+    # one bad record cannot fail the batch.
+    consume.__annotations__ = {"events": list[Union[tuple(models.values())]],  # noqa: UP007
+                               "message": KafkaMessage, "return": None}
+    return consume
+
+
+async def _undecoded(_message: KafkaMessage) -> list:
+    return []
+
+
+def _describe(handler: Handler, models: Mapping[str, type[Event]]) -> str:
+    what = (handler.__doc__ or type(handler).__doc__ or "").strip().split("\n\n")[0]
+    return f"{what}\n\nApplies: {', '.join(sorted(models))}.".strip()
 
 
 class LazyPool:

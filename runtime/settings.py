@@ -14,6 +14,12 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
 
+    #: Static Kafka group membership (KIP-345): a name of this instance that stays the same
+    #: across its restarts (e.g. a StatefulSet pod's name) and is unique in the group. A
+    #: restarted instance then resumes its partitions at once instead of waiting out the
+    #: session timeout and a rebalance; an instance stopped for good keeps its partitions
+    #: idle until the session times out (10 s). Unset: dynamic membership.
+    instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,100}$")
     #: Records per consumed batch: one database transaction each.
     batch_max_records: int = Field(default=500, ge=1, le=10_000)
     #: How long a poll waits to fill a batch.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from datetime import UTC, datetime
 
@@ -15,15 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-# Last line of defence: a phone number or WeChat openid that slipped into a log message is
-# masked before it is written. Code should never log them in the first place.
-_MOBILE = re.compile(r"(?<!\d)(\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_OPENID = re.compile(r"\bo[A-Za-z0-9_-]{27}\b")
-
-
-def redact(text: str) -> str:
-    text = _MOBILE.sub(lambda m: f"{m.group(2)}****{m.group(3)}", text)
-    return _OPENID.sub("o***", text)
+from .personal_data import redact
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,8 +14,8 @@ from .. import topics
 from ..base import Event, EventPart
 from ..corebanking.v1 import ChinaMobile, WechatOpenid
 from ..fields import MemberId, Timestamp
+from ..tiers import Tier
 
-Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
 Language = Literal["zh-CN", "en-US"]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 

@@ -9,9 +9,9 @@ from pydantic import Field, WithJsonSchema
 from .. import topics
 from ..base import Event, EventPart
 from ..fields import PLAIN_DECIMAL, CnyAmount, Identifier, MemberId, Timestamp
+from ..tiers import Tier
 
 Points = Annotated[int, Field(gt=0)]
-Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
 Multiplier = Annotated[
     Decimal,
     Field(gt=0, max_digits=7, decimal_places=4),
@@ -58,6 +58,24 @@ class PointsReversed(_PointsEvent):
     transaction_id: Identifier
     points: Points
     reversed_at: Timestamp
+
+
+class PointsRerated(_PointsEvent):
+    """A purchase's points worked out again because the member's tier on its date changed
+    (a tier decision learned late). `points_moved` is what the ledger moved for it: credited
+    when positive, taken back when negative; `points` and `calculation` are the purchase's
+    whole rating now. Its spend is not new spend."""
+
+    ce_type: ClassVar[str] = "points.rerated"
+
+    transaction_id: Identifier = Field(description="The purchase re-rated.")
+    revision: Annotated[int, Field(ge=1)] = Field(
+        description="1 for the purchase's first re-rating, then 2, ...")
+    points_moved: int = Field(description="Non-zero: > 0 credited, < 0 taken back.")
+    points: Annotated[int, Field(ge=0)]
+    calculation: Calculation
+    expires_on: date
+    rerated_at: Timestamp
 
 
 class PointsDebited(_PointsEvent):

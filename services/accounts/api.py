@@ -1,5 +1,7 @@
 """HTTP for the bank's app (member profile, tier with benefits and what the next tier needs,
-tier history) and for staff (the audited tier override, member lookup by mobile number).
+tier history: the timeline as all the facts decide it) and for staff (the audited tier
+override, handlers/tier_override.py; member lookup by mobile number). Reads answer from the
+tables (sql/); the override runs in a unit of work of its own.
 
 Authentication: the bank's API gateway sits in front and authenticates the app backend and
 staff. The staff routes additionally require the bearer token STAFF_TOKEN and an
@@ -8,21 +10,31 @@ are only ever returned masked.
 """
 
 import hmac
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from pydantic import BaseModel, Field, SecretStr
 
 from contracts.corebanking.v1 import ChinaMobile
 from contracts.fields import CUSTOMER_ID_PATTERN
+from contracts.tiers import Tier
+from runtime.personal_data import Sealer, lookup_hash, mask_mobile, mask_openid
+from runtime.unit_of_work import UnitOfWork
 
-from . import accounts_sql
-from .domain.programme import Tier, TierProgramme
+from .domain.programme import TierProgramme
 from .domain.tiers import months_below
-from .overrides import Overrides, UnknownMember
-from .pii import PiiVault, mask_mobile, mask_openid
+from .handlers import tier_override, utc_now
+from .handlers.customers import sealing_context
+from .handlers.tier_override import Outcome, UnknownMember
+from .sql import members as members_sql
+from .sql import snapshots as snapshots_sql
+from .sql import tiers as tiers_sql
+from .sql import timeline as timeline_sql
 
 MemberIdPath = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN, examples=["C0012345678"])]
 
@@ -94,12 +106,15 @@ class TierStatus(BaseModel):
 
 
 class TierHistoryEntry(BaseModel):
+    """One change of the member's timeline, as the facts known now decide it (the same
+    whatever order they arrived in)."""
+
     old_tier: Tier
     new_tier: Tier
     reason: Literal["assets_qualified", "assets_below", "manual_override", "override_ended"]
     effective_date: date
     assets_month: str | None
-    changed_at: datetime
+    changed_at: datetime = Field(description="When this day's tier was last announced")
     staff_id: str | None = Field(description="Who set the override, for manual changes")
 
 
@@ -134,8 +149,9 @@ class LookupResponse(BaseModel):
 # ---------------------------------------------------------------------- routes
 
 
-def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | None,
-           overrides: Overrides) -> APIRouter:
+def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
+           staff_token: SecretStr | None, pool: asyncpg.Pool,
+           unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]]) -> APIRouter:
     router = APIRouter()
 
     def staff(authorization: Annotated[str | None, Header()] = None,
@@ -154,18 +170,19 @@ def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | N
 
     @router.get("/members/{member_id}", response_model=MemberProfile, tags=["app"])
     async def member_profile(member_id: MemberIdPath) -> MemberProfile:
-        row = await accounts_sql.member_profile(overrides.pool, member_id)
+        row = await members_sql.member_profile(pool, member_id)
         if row is None:
             raise HTTPException(404, "no such member")
         active = row["status"] == "active"
-        openid = (vault.decrypt(member_id, "wechat_openid", row["openid_enc"])
+        openid = (sealer.open(sealing_context(member_id, "wechat_openid"), row["openid_enc"])
                   if row["openid_enc"] else None)
+        mobile = (sealer.open(sealing_context(member_id, "mobile"), row["mobile_enc"])
+                  if row["mobile_enc"] else None)
         return MemberProfile(
             member_id=member_id, status=row["status"], family_name=row["family_name"],
             gender=row["gender"], birth_date=row["birth_date"],
             preferred_language=row["preferred_language"],
-            mobile_masked=(mask_mobile(vault.decrypt(member_id, "mobile", row["mobile_enc"]))
-                           if row["mobile_enc"] else None),
+            mobile_masked=mask_mobile(mobile) if mobile else None,
             wechat_bound=openid is not None,
             wechat_openid_masked=mask_openid(openid) if openid else None,
             consents=Consents(service_messages=row["service_messages"],
@@ -174,12 +191,12 @@ def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | N
 
     @router.get("/members/{member_id}/tier", response_model=TierStatus, tags=["app"])
     async def tier_status(member_id: MemberIdPath) -> TierStatus:
-        async with overrides.pool.acquire() as conn:
-            row = await accounts_sql.tier_row(conn, member_id)
+        async with pool.acquire() as conn:
+            row = await tiers_sql.tier_row(conn, member_id)
             if row is None or row["status"] != "active":
                 raise HTTPException(404, "no such active member")
-            history = (await accounts_sql.asset_histories(conn, [member_id])).get(member_id, {})
-            state = (await accounts_sql.tier_states(conn, [member_id]))[member_id]
+            history = (await snapshots_sql.asset_histories(conn, [member_id])).get(member_id, {})
+            state = (await tiers_sql.tier_states(conn, [member_id]))[member_id]
         rule = programme.tiers[state.tier]
         latest = None
         if history:
@@ -210,8 +227,8 @@ def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | N
     @router.get("/members/{member_id}/tier/history", response_model=TierHistory, tags=["app"])
     async def tier_history(member_id: MemberIdPath,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TierHistory:
-        rows = await accounts_sql.tier_history(overrides.pool, member_id, limit)
-        if not rows and await accounts_sql.member_profile(overrides.pool, member_id) is None:
+        rows = await timeline_sql.tier_history(pool, member_id, limit)
+        if not rows and await members_sql.member_profile(pool, member_id) is None:
             raise HTTPException(404, "no such member")
         return TierHistory(member_id=member_id, changes=[
             TierHistoryEntry(old_tier=r["old_tier"], new_tier=r["new_tier"], reason=r["reason"],
@@ -226,13 +243,15 @@ def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | N
         """Set the member's tier from today until `until` (inclusive), audited with the
         staff id and reason; from the day after, assets decide again."""
         try:
-            result = await overrides.set(member_id, body.tier, body.until, body.reason,
-                                         staff_id)
+            async with unit_of_work() as uow:
+                outcome = await tier_override.set_override(
+                    uow, programme, member_id, body.tier, body.until, body.reason, staff_id,
+                    utc_now())
         except UnknownMember:
             raise HTTPException(404, "no such active member") from None
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        return _override_response(member_id, result, body.reason, staff_id)
+        return _override_response(member_id, outcome, body.reason, staff_id)
 
     @router.delete("/staff/members/{member_id}/tier-override", response_model=OverrideResponse,
                    tags=["staff"])
@@ -240,32 +259,34 @@ def routes(programme: TierProgramme, vault: PiiVault, staff_token: SecretStr | N
                                 staff_id: Annotated[str, Depends(staff)]) -> OverrideResponse:
         """End the override today; assets decide again."""
         try:
-            result = await overrides.withdraw(member_id, staff_id)
+            async with unit_of_work() as uow:
+                outcome = await tier_override.withdraw_override(
+                    uow, programme, member_id, staff_id, utc_now())
         except UnknownMember:
             raise HTTPException(404, "no such active member") from None
         except LookupError:
             raise HTTPException(404, "no override in force") from None
-        return _override_response(member_id, result, None, staff_id)
+        return _override_response(member_id, outcome, None, staff_id)
 
     @router.post("/staff/members/lookup", response_model=LookupResponse, tags=["staff"])
     async def lookup(body: LookupRequest,
                      _staff_id: Annotated[str, Depends(staff)]) -> LookupResponse:
         """Find members by mobile number, through its keyed hash (a POST, so the number is
         never in a URL or an access log)."""
-        ids = await accounts_sql.member_ids_by_mobile_hash(overrides.pool,
-                                                           vault.lookup_hash(body.mobile))
+        ids = await members_sql.member_ids_by_mobile_hash(pool,
+                                                          lookup_hash(hash_key, body.mobile))
         return LookupResponse(member_ids=ids)
 
     return router
 
 
-def _override_response(member_id: str, result, reason: str | None,
+def _override_response(member_id: str, outcome: Outcome, reason: str | None,
                        staff_id: str) -> OverrideResponse:
-    state = result.state
+    state = outcome.state
     override = None
     if state.override:
         override = OverrideInForce(tier=state.override.tier, until=state.override.until,
                                    reason=reason, staff_id=staff_id)
     return OverrideResponse(member_id=member_id, tier=state.tier, since=state.since,
                             asset_tier=state.asset_tier, override=override,
-                            changed=result.change is not None)
+                            changed=outcome.changed)

@@ -1,22 +1,30 @@
-"""Where messages enter the accounts service: its subscribers, and how the service is built.
+"""Where messages enter the accounts service: its subscriptions, its job and its routes.
 
-    corebanking.customers.v1 --(batches)--> OnCustomerFile (handlers.py)
-        -> members, consents (accounts_sql.py)
+    corebanking.customers.v1 --(batches)--> OnCustomerFile (handlers/customers.py)
+        -> members, consents (sql/members.py)
         -> member.enrolled / updated / closed on loyalty.members.v1,
-           member.contact-changed / contact-erased on loyalty.member-contacts.v1
-    corebanking.asset-snapshots.v1 --(batches)--> OnAssetSnapshots (handlers.py)
-        -> snapshot history, tier status (domain/tiers.py)
-        -> member.tier-changed on loyalty.members.v1
-    HTTP (api.py): profile, tier and history for the app; the staff tier override
-        (overrides.py), which also ends overrides on a timer.
+           member.contact-changed / contact-erased on loyalty.member-contacts.v1,
+           member.tier-changed when snapshots arrived before the enrolment
+    corebanking.asset-snapshots.v1 --(batches)--> OnAssetSnapshots (handlers/asset_snapshots.py)
+        -> snapshot history -> member.tier-changed on loyalty.members.v1
+    every OVERRIDE_CHECK_SECONDS --> EndDueOverrides (handlers/override_ends.py)
+        -> member.tier-changed (override_ended)
+    HTTP (api.py): profile, tier and history for the app; for staff the tier override
+        (handlers/tier_override.py) -> member.tier-changed (manual_override / override_ended),
+        and member lookup by mobile number.
+
+Tiers are decided in event time: each fact (a snapshot, an enrolment, an override) has the
+member's whole timeline decided again from all of them (handlers/timelines.py,
+domain/tiers.py); what the announced history lacks is announced, with true effective
+dates, corrections of the past included (domain/corrections.py); the timeline is saved
+(sql/timeline.py) and is the same whatever order the topics delivered the facts in.
+
+Every event leaves through the outbox (runtime/unit_of_work.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
 
 from contracts.corebanking.v1 import (
     AssetSnapshotTaken,
@@ -25,14 +33,14 @@ from contracts.corebanking.v1 import (
     CustomerUpdated,
 )
 from contracts.topics import ASSET_SNAPSHOTS_V1, CUSTOMERS_V1, MEMBER_CONTACTS_V1, MEMBERS_V1
+from runtime.personal_data import Sealer
 from runtime.service import LazyPool, Service
 
 from .api import routes
-from .handlers import OnAssetSnapshots, OnCustomerFile
-from .overrides import Overrides
-from .pii import PiiVault
-from .programme import load_programme
-from .settings import AccountsSettings
+from .handlers.asset_snapshots import OnAssetSnapshots
+from .handlers.customers import OnCustomerFile
+from .handlers.override_ends import EndDueOverrides
+from .settings import AccountsSettings, load_programme
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -43,35 +51,21 @@ def build(name: str = "accounts", topic_prefix: str = "",
     private topics, to stay apart."""
     settings = settings or AccountsSettings()
     programme = load_programme(settings.tiers_file)  # a bad tiers file stops the start here
-    vault = PiiVault(*settings.pii_keys())
+    pii_key, hash_key = settings.pii_keys()
+    sealer = Sealer(pii_key)
     service = Service(name, settings=settings, package_dir=PACKAGE_DIR,
                       publishes=[MEMBERS_V1, MEMBER_CONTACTS_V1], topic_prefix=topic_prefix)
 
-    customer_file = service.processor(
-        CUSTOMERS_V1, group=name, handler=OnCustomerFile(programme, vault),
-        models={m.ce_type: m for m in (CustomerOnboarded, CustomerUpdated, CustomerClosed)})
+    # Tests watch the processors' commits and drive the override job with their own clock.
+    service.customer_file = service.subscribe(
+        CUSTOMERS_V1, OnCustomerFile(programme, sealer, hash_key),
+        consumes=[CustomerOnboarded, CustomerUpdated, CustomerClosed])
+    service.asset_snapshots = service.subscribe(
+        ASSET_SNAPSHOTS_V1, OnAssetSnapshots(programme), consumes=[AssetSnapshotTaken])
+    service.override_ends = EndDueOverrides(service.unit_of_work, programme)
+    service.every(settings.override_check_seconds, service.override_ends,
+                  "ending due tier overrides")
 
-    @service.broker.subscriber(service.topic(CUSTOMERS_V1), group_id=name,
-                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
-    async def on_customers(message: KafkaMessage) -> None:
-        await customer_file.consume(message)
-
-    asset_snapshots = service.processor(
-        ASSET_SNAPSHOTS_V1, group=name, handler=OnAssetSnapshots(programme),
-        models={AssetSnapshotTaken.ce_type: AssetSnapshotTaken})
-
-    @service.broker.subscriber(service.topic(ASSET_SNAPSHOTS_V1), group_id=name,
-                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
-    async def on_asset_snapshots(message: KafkaMessage) -> None:
-        await asset_snapshots.consume(message)
-
-    service.overrides = Overrides(LazyPool(service), programme, source=f"urn:loyalty:{name}")
-
-    async def end_due_overrides() -> None:
-        await service.overrides.run_periodic_check(settings.override_check_seconds)
-
-    service.background(end_due_overrides)
-    service.http.include_router(routes(programme, vault, settings.staff_token, service.overrides))
-    # Tests watch the commits.
-    service.customer_file, service.asset_snapshots = customer_file, asset_snapshots
+    service.http.include_router(routes(programme, sealer, hash_key, settings.staff_token,
+                                       LazyPool(service), service.unit_of_work))
     return service

@@ -1,10 +1,11 @@
 """The accounts service's settings: the shared ones plus its port, tier programme, PII keys
-and the staff token."""
+and the staff token; and the reading of the tier programme file they name."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +13,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from runtime.settings import Settings
 
-from .programme import DEFAULT_FILE
+from .domain.programme import TierProgramme, parse_programme
+
+#: The tier programme as shipped.
+DEFAULT_TIERS_FILE = Path(__file__).parent / "tiers.toml"
 
 # !!! DEVELOPMENT ONLY !!! Well-known keys so that `scripts/run` and the tests work without
 # setup. They protect nothing: anyone can read them here. Any ENVIRONMENT other than "dev"
@@ -23,11 +27,12 @@ DEV_PII_HASH_KEY = base64.b64encode(b"DEV-ONLY-accounts-hash-key-00001").decode(
 
 class AccountsSettings(Settings):
     http_port: int = Field(default=8001, ge=1, le=65535)
-    #: The tier programme (TIERS_FILE); validated when the service starts.
-    tiers_file: Path = DEFAULT_FILE
+    #: The tier programme (env TIERS_FILE); validated when the service starts.
+    tiers_file: Path = DEFAULT_TIERS_FILE
     #: "dev" allows the well-known development keys above; anything else requires real ones.
     environment: Literal["dev", "test", "production"] = "dev"
-    #: AES-256-GCM key for mobile numbers and openids at rest: base64 of 32 bytes.
+    #: Sealing key (runtime.personal_data) of mobile numbers and openids at rest: base64 of
+    #: 32 bytes.
     pii_key: SecretStr | None = None
     #: HMAC-SHA256 key for the lookup hashes: base64 of 32 bytes.
     pii_hash_key: SecretStr | None = None
@@ -54,6 +59,13 @@ class AccountsSettings(Settings):
         key = self.pii_key.get_secret_value() if self.pii_key else DEV_PII_KEY
         hash_key = self.pii_hash_key.get_secret_value() if self.pii_hash_key else DEV_PII_HASH_KEY
         return _decode(key), _decode(hash_key)
+
+
+def load_programme(path: Path = DEFAULT_TIERS_FILE) -> TierProgramme:
+    """Read and validate the tier programme; raises pydantic's ValidationError with every
+    problem."""
+    with path.open("rb") as file:
+        return parse_programme(tomllib.load(file))
 
 
 def _decode(value: str) -> bytes:

@@ -1,11 +1,13 @@
 """`python -m services.notifications`: run the notifications service (HTTP on HTTP_PORT,
-default 8004; the sandbox providers under /sandbox unless SANDBOX_ENABLED=false)."""
+default 8004). In development its providers are the sandbox (`python -m tools.sandbox`)."""
+
+from runtime.service import main as serve
 
 from .app import build
 
 
 def main() -> None:
-    build().run()
+    serve(build, "notifications")
 
 
 if __name__ == "__main__":

@@ -1,49 +1,81 @@
-"""HTTP routes: the providers' delivery-receipt callbacks.
+"""HTTP routes: the providers' delivery-receipt callbacks, each authenticated the way its
+provider documents, then parsed into receipts for handlers/receipts.py (which settles the
+messages and emits the events).
 
-    POST /callbacks/aliyun/sms-report   Alibaba Cloud SmsReport push (JSON array)
-    POST /callbacks/tencent/sms-status  Tencent Cloud SMS status callback (JSON array)
-    GET|POST /callbacks/wechat          WeChat server URL check and event push (XML);
-                                        TEMPLATESENDJOBFINISH carries the send-job result
+    POST /callbacks/aliyun/sms-report/<secret>   Alibaba Cloud SmsReport push (JSON array)
+    POST /callbacks/tencent/sms-status/<secret>  Tencent Cloud SMS status callback (JSON array)
+    GET|POST /callbacks/wechat                   WeChat server URL check and event push (XML);
+                                                 TEMPLATESENDJOBFINISH carries the result
 
-Each receipt is recorded and settles its message (delivered, or failed with
-delivery_failed) with notification.delivered / notification.failed through the outbox.
-Receipts carry phone numbers and openids: they are neither logged nor stored.
+How each caller is authenticated:
+- WeChat Official Account (plaintext mode) signs every request to the server URL:
+  `signature` = hex SHA-1 of the token, `timestamp` and `nonce` sorted and joined
+  (developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html).
+  That signature does not cover the body, so, our addition, the timestamp must also be
+  within CALLBACK_MAX_AGE_SECONDS of our clock: a leaked signed URL is good that long (the
+  account is configured in plaintext mode, not the AES "safe mode").
+- Alibaba Cloud SMS's HTTP batch push (SmsReport, help.aliyun.com/document_detail/101867)
+  and Tencent Cloud SMS's status callback (cloud.tencent.com/document/api/382/5807)
+  document no signature and publish no addresses they push from: all either documents is
+  the callback URL configured in its console. So that URL ends in a secret
+  (ALIYUN_CALLBACK_SECRET, TENCENT_CALLBACK_SECRET), compared in constant time; it must
+  stay out of access logs (the runtime serves without them; a proxy in front must too).
+  Alibaba's other receipt mode, pulling from an MNS queue with our AccessKey, is not used.
+
+A caller failing its check gets 401 before its body is read, and nothing is recorded. Every
+error answers `{code, message}` (`ErrorBody`, `answer_errors_with_code_and_message`).
+Replays of a genuine receipt change nothing: a message is settled once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import uuid
+import json
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
-import asyncpg
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from contracts.envelope import encode
-from contracts.notifications.v1 import NotificationDelivered, NotificationFailed
-from runtime import outbox
+from .handlers.receipts import OnReceipts, Receipt
+from .settings import NotificationsSettings
 
-from . import messages_sql as sql
-from .clock import Clock
-from .sender import EVENT_IDS, SOURCE
+#: The most a receipt push may carry (Alibaba Cloud batches them; each is ~300 bytes).
+MAX_BODY_BYTES = 1 << 20
+_MAX_FIELD = 128
+_ERROR_CODES = {400: "bad_request", 401: "unauthenticated", 404: "not_found",
+                405: "method_not_allowed", 413: "too_large", 422: "bad_request"}
 
-log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    provider: str
-    provider_message_id: str
-    #: Our message id when the provider echoes it (Alibaba Cloud out_id).
-    message_id: str | None
-    delivered: bool
+class ErrorBody(BaseModel):
     code: str
+    message: str
+
+
+def error_response(status: int, message: str,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": _ERROR_CODES.get(status, "error"), "message": message},
+                        status_code=status, headers=headers)
+
+
+def answer_errors_with_code_and_message(app: FastAPI) -> None:
+    """Every error (ours, an unknown route, a wrong method, invalid parameters) answers
+    `{code, message}`, never the framework's `{"detail": ...}`."""
+
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(exc.status_code, str(exc.detail), exc.headers)
+
+    async def invalid(_request: Request, _exc: RequestValidationError) -> Response:
+        return error_response(400, "invalid request parameters")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 class AliyunAck(BaseModel):
@@ -56,95 +88,50 @@ class TencentAck(BaseModel):
     errmsg: str
 
 
-class ReceiptBook:
-    """Records receipts and settles their messages, one transaction per callback."""
-
-    def __init__(self, pool: Callable[[], asyncpg.Pool], clock: Clock) -> None:
-        self._pool = pool
-        self._clock = clock
-
-    async def record(self, receipts: list[Receipt]) -> int:
-        now = self._clock.now()
-        async with self._pool().acquire() as conn, conn.transaction():
-            targets = await sql.receipt_targets(
-                conn, [r.provider_message_id for r in receipts],
-                [r.message_id for r in receipts if r.message_id and _is_uuid(r.message_id)])
-            by_provider_id = {(t["provider"], t["provider_message_id"]): t for t in targets}
-            by_id = {str(t["id"]): t for t in targets}
-            rows, outcomes, events = [], {}, []
-            for receipt in receipts:
-                target = by_id.get(receipt.message_id or "") or by_provider_id.get(
-                    (receipt.provider, receipt.provider_message_id))
-                rows.append((receipt.provider, receipt.provider_message_id,
-                             target["id"] if target else None, receipt.delivered,
-                             receipt.code[:64]))
-                if target is None or target["state"] != "sent" or target["id"] in outcomes:
-                    continue  # unknown, or already settled: recorded, nothing changes
-                mid = str(target["id"])
-                if receipt.delivered:
-                    outcomes[target["id"]] = (target["id"], "delivered", None, None, now)
-                    event = NotificationDelivered(
-                        member_id=target["member_id"], message_id=mid,
-                        channel=target["channel"], provider=target["provider"],
-                        delivered_at=now)
-                else:
-                    outcomes[target["id"]] = (target["id"], "failed", "delivery_failed",
-                                              receipt.code[:64], now)
-                    event = NotificationFailed(
-                        member_id=target["member_id"], message_id=mid,
-                        template=await _template(conn, target["id"]),
-                        channel=target["channel"], reason="delivery_failed",
-                        error_code=receipt.code[:64], failed_at=now)
-                events.append(encode(event, source=SOURCE, time=now, id=str(
-                    uuid.uuid5(EVENT_IDS, f"{mid}:receipt"))))
-            await sql.record_receipts(conn, rows, list(outcomes.values()))
-            await outbox.write(conn, events)
-        log.info("recorded %d delivery receipts (%d settled messages)", len(rows),
-                 len(outcomes))
-        return len(outcomes)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (400, "not the provider's format"), (401, "not authenticated as the provider"),
+        (413, "body over 1 MiB"))}
 
 
-async def _template(conn: asyncpg.Connection, message_id) -> str:
-    return await conn.fetchval("SELECT template FROM messages WHERE id = $1", message_id)
+def receipts_router(record: OnReceipts, settings: NotificationsSettings) -> APIRouter:
+    router = APIRouter(prefix="/callbacks", tags=["delivery receipts"], responses=_ERRORS)
+    aliyun_secret, tencent_secret = (settings.callback_secret(p) for p in ("aliyun", "tencent"))
+    wechat_token = settings.wechat_callback_token.get_secret_value()
+    max_age = settings.callback_max_age_seconds
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def receipts_router(book: ReceiptBook, wechat_token: str) -> APIRouter:
-    router = APIRouter(prefix="/callbacks", tags=["delivery receipts"])
-
-    @router.post("/aliyun/sms-report", response_model=AliyunAck)
-    async def aliyun_report(request: Request) -> AliyunAck:
-        body = await request.json()
-        if not isinstance(body, list):
-            raise HTTPException(422, "expected a JSON array of reports")
-        await book.record([Receipt(
-            "aliyun", str(r.get("biz_id", "")), r.get("out_id") or None,
-            bool(r.get("success")), str(r.get("err_code", ""))) for r in body])
+    @router.post("/aliyun/sms-report/{secret}", response_model=AliyunAck)
+    async def aliyun_report(secret: str, request: Request) -> AliyunAck:
+        _check_secret(secret, aliyun_secret)
+        await record([Receipt(
+            "aliyun", _text(r, "biz_id"), _text(r, "out_id") or None,
+            _flag(r, "success"), _text(r, "err_code")) for r in await _reports(request)])
         return AliyunAck(code=0, msg="成功")
 
-    @router.post("/tencent/sms-status", response_model=TencentAck)
-    async def tencent_status(request: Request) -> TencentAck:
-        body = await request.json()
-        if not isinstance(body, list):
-            raise HTTPException(422, "expected a JSON array of status reports")
-        await book.record([Receipt(
-            "tencent", str(r.get("sid", "")), None, r.get("report_status") == "SUCCESS",
-            str(r.get("errmsg", ""))) for r in body])
+    @router.post("/tencent/sms-status/{secret}", response_model=TencentAck)
+    async def tencent_status(secret: str, request: Request) -> TencentAck:
+        _check_secret(secret, tencent_secret)
+        await record([Receipt(
+            "tencent", _text(r, "sid"), None, _text(r, "report_status") == "SUCCESS",
+            _text(r, "errmsg")) for r in await _reports(request)])
         return TencentAck(result=0, errmsg="OK")
+
+    @router.post("/aliyun/sms-report", include_in_schema=False)
+    @router.post("/tencent/sms-status", include_in_schema=False)
+    async def without_secret() -> None:
+        raise HTTPException(401, "this callback URL needs its secret")
 
     def check_signature(request: Request) -> None:
         q = request.query_params
-        parts = sorted([wechat_token, q.get("timestamp", ""), q.get("nonce", "")])
-        expected = hashlib.sha1("".join(parts).encode()).hexdigest()
-        if not hmac.compare_digest(expected, q.get("signature", "")):
-            raise HTTPException(401, "bad signature")
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
+                and nonce.isascii() and len(nonce) <= 64
+                and abs(time.time() - int(timestamp)) <= max_age):
+            raise HTTPException(401, "signature missing, wrong or expired")
+        expected = hashlib.sha1("".join(sorted([wechat_token, timestamp, nonce])).encode())
+        if not hmac.compare_digest(expected.hexdigest().encode(),
+                                   q.get("signature", "").encode()):
+            raise HTTPException(401, "signature missing, wrong or expired")
 
     @router.get("/wechat", response_class=PlainTextResponse)
     async def wechat_verify(request: Request) -> str:
@@ -154,14 +141,69 @@ def receipts_router(book: ReceiptBook, wechat_token: str) -> APIRouter:
     @router.post("/wechat", response_class=PlainTextResponse)
     async def wechat_event(request: Request) -> str:
         check_signature(request)
-        try:
-            root = ET.fromstring(await request.body())
-        except ET.ParseError as exc:
-            raise HTTPException(400, "not XML") from exc
+        root = _xml(await _body(request))
         if root.findtext("Event") == "TEMPLATESENDJOBFINISH":
-            status = root.findtext("Status") or ""
-            await book.record([Receipt("wechat", root.findtext("MsgID") or "", None,
-                                       status == "success", status)])
+            status = _field(root.findtext("Status") or "")
+            await record([Receipt("wechat", _field(root.findtext("MsgID") or ""), None,
+                                  status == "success", status)])
         return "success"
 
     return router
+
+
+def _check_secret(given: str, expected: bytes | None) -> None:
+    if expected is None or not hmac.compare_digest(given.encode(), expected):
+        raise HTTPException(401, "this callback URL needs its secret")
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused past MAX_BODY_BYTES without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared[:12]) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"bodies are at most {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HTTPException(413, f"bodies are at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _reports(request: Request) -> list[dict]:
+    try:
+        body = json.loads(await _body(request))
+    except (ValueError, RecursionError):
+        raise HTTPException(400, "expected a JSON array of reports") from None
+    if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
+        raise HTTPException(400, "expected a JSON array of reports")
+    return body
+
+
+def _text(report: dict, key: str) -> str:
+    value = report.get(key, "")
+    if isinstance(value, bool) or not isinstance(value, str | int | None):
+        raise HTTPException(400, f"{key}: expected a string")
+    return _field("" if value is None else str(value))
+
+
+def _flag(report: dict, key: str) -> bool:
+    value = report.get(key)
+    if not isinstance(value, bool):
+        raise HTTPException(400, f"{key}: expected true or false")
+    return value
+
+
+def _field(value: str) -> str:
+    if len(value) > _MAX_FIELD or "\x00" in value:
+        raise HTTPException(400, f"fields are at most {_MAX_FIELD} characters, without NUL")
+    return value
+
+
+def _xml(body: bytes) -> ET.Element:
+    if b"<!DOCTYPE" in body:  # entity declarations (and their expansion) live there
+        raise HTTPException(400, "no document type declarations")
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError:
+        raise HTTPException(400, "not XML") from None

@@ -1,47 +1,112 @@
-"""The notifications service's settings: the shared ones plus providers, rules and keys.
+"""The notifications service's settings (providers, receipts, rules, keys) and the message
+templates they go with (`templates/*.toml`, read at start-up: a bad file stops it).
 
-Provider base URLs default to the sandbox this service serves itself under /sandbox
-(SANDBOX_ENABLED, on by default for development); production sets the real endpoints and
-turns the sandbox off. Credentials default to the sandbox's.
+Provider base URLs and credentials default to the provider sandbox a developer runs beside
+the service (`python -m tools.sandbox`, port 8094; scripts/run starts it), and the keys to
+well-known development values. ENVIRONMENT=dev (the default) starts on them with a
+warning; any other ENVIRONMENT refuses to start until every one of them is set for real
+(the error names each variable and what to put in it), as accounts does with its keys.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import ipaddress
+import logging
+import re
+import tomllib
 from datetime import time
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from runtime.personal_data import Sealer
 from runtime.settings import Settings
 
-#: A development key only: production sets CONTACT_KEY (32 bytes, base64).
+from .domain.templates import Template, parse_template
+
+log = logging.getLogger(__name__)
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+#: Where the development sandbox listens (tools/sandbox).
+SANDBOX_URL = "http://127.0.0.1:8094"
+
+# !!! DEVELOPMENT ONLY !!! Well-known values so that `scripts/run`, the sandbox and the tests
+# work without setup. They protect nothing: anyone can read them here.
 DEV_CONTACT_KEY = base64.b64encode(b"loyalty-dev-contact-key-32bytes!").decode()
+#: The sandbox's credentials and callback secrets: the defaults of the settings below.
+SANDBOX = {
+    "wechat_app_id": "wx-sandbox-app",
+    "wechat_app_secret": "sandbox-wechat-secret",
+    "wechat_callback_token": "sandbox-callback-token",
+    "aliyun_access_key_id": "sandbox-aliyun-key",
+    "aliyun_access_key_secret": "sandbox-aliyun-secret",
+    "aliyun_callback_secret": "sandbox-aliyun-receipts-0000000000",
+    "tencent_secret_id": "sandbox-tencent-id",
+    "tencent_secret_key": "sandbox-tencent-key",
+    "tencent_callback_secret": "sandbox-tencent-receipts-000000000",
+}
+#: What to set, per setting, when it is still at its development value.
+_HINTS = {
+    "contact_key": "base64 of 32 random bytes",
+    "wechat_base_url": "https://api.weixin.qq.com",
+    "aliyun_base_url": "https://dysmsapi.aliyuncs.com/",
+    "tencent_base_url": "https://sms.tencentcloudapi.com/",
+    "wechat_app_id": "the Official Account's AppID",
+    "wechat_app_secret": "the Official Account's AppSecret",
+    "wechat_callback_token": "the Token of the account's server configuration",
+    "aliyun_access_key_id": "a RAM user's AccessKey ID",
+    "aliyun_access_key_secret": "its AccessKey secret",
+    "aliyun_callback_secret": "24+ random URL-safe characters, also in the receipt URL",
+    "tencent_secret_id": "a CAM SecretId",
+    "tencent_secret_key": "its SecretKey",
+    "tencent_callback_secret": "24+ random URL-safe characters, also in the callback URL",
+}
+_PROVIDER_FIELDS = {
+    "aliyun": ("aliyun_base_url", "aliyun_access_key_id", "aliyun_access_key_secret",
+               "aliyun_callback_secret"),
+    "tencent": ("tencent_base_url", "tencent_secret_id", "tencent_secret_key",
+                "tencent_callback_secret"),
+}
 
 
 class NotificationsSettings(Settings):
     http_port: int = Field(default=8004, ge=1, le=65535)
+    #: "dev" allows the sandbox and the development keys above; anything else requires
+    #: real providers and keys.
+    environment: Literal["dev", "test", "production"] = "dev"
 
     sms_provider: Literal["aliyun", "tencent"] = "aliyun"
     sms_sign_name: str = Field(default="XX银行", min_length=2, max_length=12)
-    #: Empty: this service's own sandbox (see sandbox_enabled).
-    wechat_base_url: str = ""
-    aliyun_base_url: str = ""
-    tencent_base_url: str = ""
-    wechat_app_id: str = "wx-sandbox-app"
-    wechat_app_secret: str = "sandbox-wechat-secret"
-    aliyun_access_key_id: str = "sandbox-aliyun-key"
-    aliyun_access_key_secret: str = "sandbox-aliyun-secret"
-    tencent_secret_id: str = "sandbox-tencent-id"
-    tencent_secret_key: str = "sandbox-tencent-key"
+    wechat_base_url: str = f"{SANDBOX_URL}/wechat"
+    aliyun_base_url: str = f"{SANDBOX_URL}/aliyun/"
+    tencent_base_url: str = f"{SANDBOX_URL}/tencent/"
+    wechat_app_id: str = SANDBOX["wechat_app_id"]
+    wechat_app_secret: SecretStr = SecretStr(SANDBOX["wechat_app_secret"])
+    aliyun_access_key_id: str = SANDBOX["aliyun_access_key_id"]
+    aliyun_access_key_secret: SecretStr = SecretStr(SANDBOX["aliyun_access_key_secret"])
+    tencent_secret_id: str = SANDBOX["tencent_secret_id"]
+    tencent_secret_key: SecretStr = SecretStr(SANDBOX["tencent_secret_key"])
     tencent_sms_app_id: str = "1400000000"
-    #: Serve the sandbox providers under /sandbox on this service's port.
-    sandbox_enabled: bool = True
-    #: Token WeChat uses to sign its event pushes (delivery receipts) to us.
-    wechat_callback_token: str = "sandbox-callback-token"
+    #: Token WeChat signs its event pushes (delivery receipts) with: the Token of the
+    #: account's server configuration.
+    wechat_callback_token: SecretStr = SecretStr(SANDBOX["wechat_callback_token"])
+    #: Secret last segment of the receipt URLs configured at Alibaba Cloud and Tencent Cloud
+    #: (.../callbacks/aliyun/sms-report/<secret>): neither signs its receipt pushes.
+    aliyun_callback_secret: SecretStr = SecretStr(SANDBOX["aliyun_callback_secret"])
+    tencent_callback_secret: SecretStr = SecretStr(SANDBOX["tencent_callback_secret"])
+    #: How far a WeChat push's timestamp may be from our clock: its signature does not cover
+    #: the body, so a leaked signed URL is only good this long.
+    callback_max_age_seconds: int = Field(default=300, ge=30, le=3600)
 
-    #: AES-256-GCM key for phone numbers and openids at rest (base64 of 32 bytes).
-    contact_key: str = DEV_CONTACT_KEY
+    #: AES-256-GCM key for phone numbers and openids at rest (base64 of 32 bytes); unset, the
+    #: development key (ENVIRONMENT=dev only).
+    contact_key: SecretStr | None = None
+    #: Keys replaced by CONTACT_KEY, comma-separated base64: values sealed under them still
+    #: open until `python -m services.notifications.reseal` has re-sealed them.
+    retired_contact_keys: SecretStr | None = None
 
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
@@ -61,17 +126,96 @@ class NotificationsSettings(Settings):
     contact_wait_seconds: float = Field(default=600.0, ge=0)
     jobs_poll_seconds: float = Field(default=30.0, gt=0)
 
-    @field_validator("contact_key")
+    @field_validator("aliyun_callback_secret", "tencent_callback_secret")
     @classmethod
-    def _key_is_32_bytes(cls, value: str) -> str:
-        if len(base64.b64decode(value, validate=True)) != 32:
-            raise ValueError("CONTACT_KEY must be 32 bytes, base64-encoded")
+    def _url_safe_and_long(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{24,128}", value.get_secret_value()):
+            raise ValueError("24 to 128 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("contact_key", "retired_contact_keys")
+    @classmethod
+    def _keys_are_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for key in value.get_secret_value().split(","):
+                _key(key)
         return value
 
     @model_validator(mode="after")
-    def _default_to_sandbox(self) -> NotificationsSettings:
-        local = f"http://127.0.0.1:{self.http_port}/sandbox"
-        self.wechat_base_url = self.wechat_base_url or f"{local}/wechat"
-        self.aliyun_base_url = self.aliyun_base_url or f"{local}/aliyun/"
-        self.tencent_base_url = self.tencent_base_url or f"{local}/tencent/"
+    def _real_providers_and_keys_outside_dev(self) -> NotificationsSettings:
+        if self.environment != "dev" and (missing := self.development_values()):
+            raise ValueError(
+                f"ENVIRONMENT={self.environment} needs real providers and keys; set "
+                + "; ".join(f"{name.upper()} ({_HINTS[name]})" for name in missing))
         return self
+
+    def development_values(self) -> list[str]:
+        """The settings in use still at their development value (the sandbox's URLs and
+        credentials, the development keys), or URLs that are not https to a remote host."""
+        fields = ["wechat_base_url", "wechat_app_id", "wechat_app_secret",
+                  "wechat_callback_token", *_PROVIDER_FIELDS[self.sms_provider]]
+        found = ["contact_key"] if self.contact_key is None else []
+        for name in fields:
+            value = getattr(self, name)
+            if name.endswith("_url"):
+                if not _remote_https(value):
+                    found.append(name)
+            elif isinstance(value, SecretStr):
+                if value.get_secret_value() == SANDBOX[name]:
+                    found.append(name)
+            elif value == SANDBOX[name]:
+                found.append(name)
+        return found
+
+    def warn_if_development(self) -> None:
+        if missing := self.development_values():
+            log.warning("DEVELOPMENT settings in use (sandbox providers, well-known keys): %s;"
+                        " any ENVIRONMENT but dev refuses to start with them",
+                        ", ".join(name.upper() for name in missing))
+
+    def callback_secret(self, provider: Literal["aliyun", "tencent"]) -> bytes | None:
+        """The secret ending the provider's receipt URL. None outside dev while it is still
+        the sandbox's (the provider not in use): its receipts are all refused."""
+        name = f"{provider}_callback_secret"
+        value = getattr(self, name).get_secret_value()
+        return None if self.environment != "dev" and value == SANDBOX[name] else value.encode()
+
+    def sealer(self) -> Sealer:
+        """Seals contact data under CONTACT_KEY; opens it under that key and the retired ones."""
+        return Sealer(*self.contact_keys())
+
+    def contact_keys(self) -> tuple[bytes, list[bytes]]:
+        """(the current key, the retired ones)."""
+        current = self.contact_key.get_secret_value() if self.contact_key else DEV_CONTACT_KEY
+        retired = self.retired_contact_keys.get_secret_value() if self.retired_contact_keys else ""
+        return _key(current), [_key(k) for k in retired.split(",") if k.strip()]
+
+
+def _key(value: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("contact keys must be base64") from exc
+    if len(key) != 32:
+        raise ValueError("contact keys must be 32 bytes, base64-encoded")
+    return key
+
+
+def _remote_https(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host == "localhost":
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name
+    return not (address.is_loopback or address.is_unspecified)
+
+
+def load_templates(folder: Path = TEMPLATES_DIR) -> dict[str, Template]:
+    templates = {}
+    for path in sorted(folder.glob("*.toml")):
+        with path.open("rb") as file:
+            templates[path.stem] = parse_template(path.stem, tomllib.load(file))
+    return templates

@@ -1,11 +1,13 @@
 """The points service: the double-entry points ledger, earning rules and campaigns.
 
 Where to look:
-- `app.py`: where messages enter (the subscribers) and how the service is assembled.
-- `domain/earning.py`: the rule that decides how many points a purchase earns.
+- `app.py`: where everything enters (subscriptions, the expiry job, HTTP routes).
+- `handlers/`: one module per input: load, decide (domain/), save (sql/), emit.
+- `domain/`: the pure rules: earning, re-rating after a tier change for a past day, the
+  member's ledger, refunds, redemption debits.
 - `programme.toml`: the programme's configuration (categories, tiers, caps, campaigns),
-  validated by `domain/rules.py` at start-up.
-- `handlers.py`: a consumed batch, from events to ledger writes and outgoing events.
-- `ledger_sql.py`: all the SQL; `migrations/`: the tables.
+  loaded by `settings.py` and validated by `domain/rules.py` at start-up.
+- `sql/`: all the SQL, one module per group of tables; `migrations/`: the tables.
+- `api.py`: the app's reads (balance, history).
 - `invariants.py`: `python -m services.points.invariants` checks the ledger adds up.
 """

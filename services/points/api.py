@@ -7,13 +7,14 @@ trusts the member id in the path as the gateway passes it.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from contracts.fields import CUSTOMER_ID_PATTERN
 
+from .domain.ledger import Kind
 from .sql import queries
 
 router = APIRouter(prefix="/v1/members/{member_id}", tags=["members"])
@@ -34,7 +35,7 @@ class Balance(BaseModel):
 
 
 class Entry(BaseModel):
-    kind: Literal["earn", "reverse", "debit", "refund", "expire", "forfeit"]
+    kind: Kind
     reference: str = Field(description="Card transaction, refund, redemption or expiry date.")
     points: int = Field(description="> 0 credited, < 0 debited.")
     occurred_at: datetime

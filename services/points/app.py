@@ -1,48 +1,45 @@
-"""Where messages enter the points service: its subscribers, jobs and HTTP routes.
+"""Where everything enters the points service: its subscriptions, its job and its routes.
 
-    corebanking.card-transactions.v1 --> OnCardTransactions (handlers/card_transactions.py)
-        purchases earn, refunds reverse          -> points.earned / points.reversed
-    loyalty.members.v1               --> on_member_events (handlers/members.py)
-        tier changes set the multiplier, a closed member forfeits -> points.forfeited
-    loyalty.rewards.v1               --> OnRedemptions (handlers/redemptions.py)
-        debit requests and cancellations         -> points.debited / debit-rejected / refunded
-    daily                            --> ExpiryJob (jobs.py) -> points.expired / expiring-soon
-    HTTP /v1/members/{id}/balance|history (api.py)
+    corebanking.card-transactions.v1 -> OnCardTransactions (handlers/card_transactions.py)
+        purchases earn, refunds reverse       -> points.earned / points.reversed
+    loyalty.members.v1               -> OnMemberEvents (handlers/members.py)
+        tier changes set the multiplier and re-rate purchases of the days they change
+                                              -> points.earned / points.reversed
+        a closed member forfeits              -> points.forfeited
+    loyalty.rewards.v1               -> OnRedemptions (handlers/redemptions.py)
+        debit requests and cancellations      -> points.debited / debit-rejected / refunded
+        (a cancellation after the member closed is forfeited at once -> points.forfeited)
+    every expiry_check_seconds       -> ExpiryJob (handlers/expiry.py), in chunks
+        lots past their date, lots soon due   -> points.expired / points.expiring-soon
+        refunds whose purchase did not come   -> the card-transaction dead-letter topic
+                                                 (they stay parked for their purchase)
+    HTTP GET /v1/members/{id}/balance, /history (api.py)
 
-Everything goes out on loyalty.points.v1 through the outbox.
+Everything goes out on loyalty.points.v1 through the outbox; other event types on the
+consumed topics are skipped.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from pathlib import Path
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
-
-from contracts.accounts.v1 import MemberClosed, MemberEnrolled, MemberTierChanged, MemberUpdated
+from contracts.accounts.v1 import MemberClosed, MemberTierChanged
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
-from contracts.rewards.v1 import (
-    RedemptionCancelled,
-    RedemptionConfirmed,
-    RedemptionRejected,
-    RedemptionRequested,
-)
+from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
 from contracts.topics import CARD_TRANSACTIONS_V1, MEMBERS_V1, POINTS_V1, REWARDS_V1
 from runtime.service import Service
 
 from . import api
 from .handlers.card_transactions import OnCardTransactions
-from .handlers.members import on_member_events
+from .handlers.expiry import ExpiryJob
+from .handlers.members import OnMemberEvents
 from .handlers.redemptions import OnRedemptions
-from .jobs import ExpiryJob, run_daily
-from .programme import load_rules
-from .settings import PointsSettings
+from .settings import PointsSettings, load_rules
 
 PACKAGE_DIR = Path(__file__).parent
-
-
-def _types(*models) -> dict:
-    return {m.ce_type: m for m in models}
+log = logging.getLogger(__name__)
 
 
 def build(name: str = "points", topic_prefix: str = "",
@@ -54,52 +51,27 @@ def build(name: str = "points", topic_prefix: str = "",
     service = Service(name, settings=settings, package_dir=PACKAGE_DIR, publishes=[POINTS_V1],
                       topic_prefix=topic_prefix)
 
-    card_transactions = service.processor(
-        CARD_TRANSACTIONS_V1, group=name, handler=OnCardTransactions(rules),
-        models=_types(CardTransactionPosted, CardTransactionRefunded))
-    members = service.processor(
-        MEMBERS_V1, group=name, handler=on_member_events,
-        models=_types(MemberTierChanged, MemberClosed),
-        ignored_types={MemberEnrolled.ce_type, MemberUpdated.ce_type})
-    redemptions = service.processor(
-        REWARDS_V1, group=name, handler=OnRedemptions(rules),
-        models=_types(RedemptionRequested, RedemptionCancelled),
-        ignored_types={RedemptionConfirmed.ce_type, RedemptionRejected.ce_type})
+    # The processors are kept on the service for tests to watch their commits.
+    service.card_transactions = service.subscribe(
+        CARD_TRANSACTIONS_V1, OnCardTransactions(rules),
+        consumes=[CardTransactionPosted, CardTransactionRefunded],
+        consumers=settings.card_consumers)
+    service.members = service.subscribe(MEMBERS_V1, OnMemberEvents(rules),
+                                        consumes=[MemberTierChanged, MemberClosed])
+    service.redemptions = service.subscribe(REWARDS_V1, OnRedemptions(rules),
+                                            consumes=[RedemptionRequested, RedemptionCancelled])
 
-    async def on_card_transactions(message: KafkaMessage) -> None:
-        await card_transactions.consume(message)
+    expiry = ExpiryJob(announce_days=settings.expiry_notice_days,
+                       refund_wait_seconds=settings.refund_wait_seconds)
 
-    # Several consumers of the group in one process may share the partitions (one decodes
-    # while another waits for the database); more processes scale better (settings.py).
-    for _ in range(settings.card_consumers):
-        service.broker.subscriber(
-            service.topic(CARD_TRANSACTIONS_V1), group_id=name,
-            ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options(),
-        )(on_card_transactions)
+    async def expire_today() -> None:
+        report = await expiry.run(service.unit_of_work, datetime.now(rules.zone).date())
+        if report.expired_lots or report.announced or report.overdue_refunds:
+            log.info("expiry job: %s", report)
 
-    @service.broker.subscriber(service.topic(MEMBERS_V1), group_id=name,
-                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
-    async def on_members(message: KafkaMessage) -> None:
-        await members.consume(message)
-
-    @service.broker.subscriber(service.topic(REWARDS_V1), group_id=name,
-                               ack_policy=AckPolicy.NACK_ON_ERROR, **service.batch_options())
-    async def on_redemptions(message: KafkaMessage) -> None:
-        await redemptions.consume(message)
-
-    service.expiry = ExpiryJob(
-        schema=name, source=f"urn:loyalty:{name}", announce_days=settings.expiry_notice_days,
-        refund_wait_seconds=settings.refund_wait_seconds)
-
-    async def expire_daily() -> None:
-        await run_daily(service.expiry, service.pool, rules.zone, settings.expiry_check_seconds)
-
-    service.background(expire_daily)
+    service.every(settings.expiry_check_seconds, expire_today, "expiry job")
 
     service.http.state.pool = lambda: service.pool
     service.http.state.zone = rules.zone
     service.http.include_router(api.router)
-    # Tests watch the commits.
-    service.card_transactions, service.members, service.redemptions = (
-        card_transactions, members, redemptions)
     return service

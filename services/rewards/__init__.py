@@ -2,15 +2,18 @@
 
 Where to look:
 - `app.py`: where messages and requests enter, and how the service is assembled.
-- `api.py`: the HTTP routes (/v1); `auth.py`: request signatures, nonces, rate, app token.
-- `fast_path.py`: the hot paths in front of the routes: lounge visits inside the allowance
-  in one database call, offers without FastAPI; anything else goes on to api.py.
-- `redemptions.py`: redeem / cancel / the saga's bounded wait, once per Idempotency-Key.
-- `handlers.py`: consumed batches (members projection, the points service's answers).
-- `domain/`: the rules (allowances, offers, codes, signatures), plain Python.
-- `rewards_sql.py`: all the SQL; `migrations/`: the tables.
-- `benefits.toml`: allowances and prices, validated at start-up;
-  `catalogue/`: the demo offers and lounges, upserted at every start.
-- `partners.py`: `python -m services.rewards.partners create|rotate|revoke|list` (ops).
-- `bench.py`: `python -m services.rewards.bench`, open-loop load with signed requests.
+- `api.py`: the HTTP routes (/v1), `schemas.py` their bodies and the answers as stored;
+  `auth.py`: request signatures, nonces, rate, app token.
+- `handlers/`: one module per input: `redemptions.py` (the partner API's commands: one load,
+  the decision, one save, per request), `saga.py` (the points service's answers),
+  `members.py` (the members projection), `pruning.py`.
+- `domain/`: the rules (allowances, offers, redemptions, codes, signatures), plain Python.
+- `sql/`: all the SQL, one module per group of tables; `migrations/`: the tables.
+- `settlements.py`: requests waiting for the saga hear of its settlement (LISTEN).
+- `settings.py`: environment settings, and loading `benefits.toml` (allowances and prices,
+  validated at start-up) and `catalogue/` (the demo offers and lounges, upserted at start).
+- `partners.py`: `python -m services.rewards.partners create|rotate|revoke|list|reseal` (ops).
+Development tools live in tools/: the benchmark (`python -m tools.bench.rewards`), the
+catalogue generator (`tools/catalogue.py`) and the reference partner client
+(`tools/partner_client.py`).
 """

@@ -1,10 +1,12 @@
 """`python -m services.rewards`: run the rewards service (HTTP on HTTP_PORT, default 8003)."""
 
+from runtime.service import main as serve
+
 from .app import build
 
 
 def main() -> None:
-    build().run()
+    serve(build, "rewards")
 
 
 if __name__ == "__main__":

@@ -10,100 +10,115 @@ The bank's app backend (Authorization: Bearer APP_TOKEN):
     POST /v1/app/members/{member_id}/redemption-codes
     GET  /v1/app/members/{member_id}/entitlements
 Every POST of a partner needs an Idempotency-Key; errors are {"code", "message"}.
+
+The partner POSTs are `SignedCommand` routes: declared like the others (so the OpenAPI
+document describes them as FastAPI does), but served without FastAPI's per-request
+machinery (dependency solving, validation and serialization spans: about 0.15 ms of CPU a
+request, half the service's CPU of a redemption under load); `SignedEntry` hands the two
+redemption POSTs to their route without the routing. `SignedCommand` checks the signature
+once, parses the body and calls the route's function; its command (handlers/redemptions.py)
+records the nonce in its one load. A refusal before that load records the nonce all the
+same, so what a partner hears, and in which order, is what FastAPI's dependencies answered:
+401, 429, 422 (invalid request), 403, 400, then the command's answer.
 """
 
 import base64
-from datetime import UTC, datetime
+import email.message
+import inspect
+import json
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import rewards_sql as sql
 from .auth import AppAuth, PartnerAuth
-from .domain.benefits import lounge_period
-from .domain.errors import refuse
-from .domain.partners import Partner
-from .redemptions import Answer, Redemptions, error, request_hash, view
+from .domain.errors import Refused, refuse
+from .domain.signing import NONCE_REUSED
+from .handlers.redemptions import Caller, Redemptions
 from .schemas import (
+    Answer,
     CodeIssued,
     Entitlements,
     Error,
-    LoungeEntitlement,
     LoungeRedemptionRequest,
     OfferRedemptionRequest,
     Redemption,
     RedemptionPage,
+    error,
+    view,
 )
+from .sql import redemptions as sql
 
 MemberIdPath = Annotated[str, Path(pattern=r"^C[0-9]{10}$")]
-#: Longest Idempotency-Key accepted (the fast path, fast_path.py, holds to it too).
+#: Longest Idempotency-Key accepted.
 MAX_IDEMPOTENCY_KEY = 128
 IdempotencyKey = Annotated[str | None,
                            Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)]
 _ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 409, 422, 429)}
 _SIGNED = {"description": "Signed: X-Key-Id, X-Timestamp, X-Nonce, X-Signature."}
+_WAITING = {202: {"model": Redemption, "description": "Waiting for points"}}
 
 
 def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAuth) -> APIRouter:
     api = APIRouter(prefix="/v1", responses=_ERRORS)
-    PartnerDep = Annotated[Partner, Depends(partner_auth)]
+    CallerDep = Annotated[Caller, Depends(partner_auth)]
+    command = signed_command(partner_auth)
 
-    async def once(request: Request, partner: Partner, key: str | None, perform) -> Response:
-        if not key:
-            return _json(error(refuse("idempotency_key_missing",
-                                      "POST requests need an Idempotency-Key header")))
-        digest = request_hash(request.method, request.url.path, await request.body())
-        return _json(await redemptions.once(partner, key, digest, perform))
+    def signed_post(path: str, **declared):
+        def register(endpoint):
+            api.add_api_route(path, endpoint, methods=["POST"], route_class_override=command,
+                              **declared)
+            return endpoint
+        return register
 
-    @api.post("/redemptions/lounge-visits", status_code=201, response_model=Redemption,
-              responses={202: {"model": Redemption, "description": "Waiting for points"}},
-              tags=["partners"], openapi_extra=_SIGNED)
-    async def redeem_lounge_visit(body: LoungeRedemptionRequest, request: Request,
-                                  partner: PartnerDep, idempotency_key: IdempotencyKey = None):
+    @signed_post("/redemptions/lounge-visits", status_code=201, response_model=Redemption,
+                 responses=_WAITING, tags=["partners"], openapi_extra=_SIGNED)
+    async def redeem_lounge_visit(body: LoungeRedemptionRequest, caller: CallerDep,
+                                  idempotency_key: IdempotencyKey = None) -> Answer:
         """Inside the member's allowance it is confirmed at once; persons beyond it pay
         points (`allow_points`) through the points service: 201, or 202 while waiting."""
-        partner.require_scope("lounge")
-        return await once(request, partner, idempotency_key,
-                          redemptions.redeem_lounge(partner, body))
+        caller.partner.require_scope("lounge")
+        return await redemptions.redeem_lounge(caller, _required(idempotency_key), body)
 
-    @api.post("/redemptions/offers", status_code=201, response_model=Redemption,
-              responses={202: {"model": Redemption, "description": "Waiting for points"}},
-              tags=["partners"], openapi_extra=_SIGNED)
-    async def redeem_offer(body: OfferRedemptionRequest, request: Request, partner: PartnerDep,
-                           idempotency_key: IdempotencyKey = None):
-        partner.require_scope("offers")
-        return await once(request, partner, idempotency_key,
-                          redemptions.redeem_offer(partner, body))
+    @signed_post("/redemptions/offers", status_code=201, response_model=Redemption,
+                 responses=_WAITING, tags=["partners"], openapi_extra=_SIGNED)
+    async def redeem_offer(body: OfferRedemptionRequest, caller: CallerDep,
+                           idempotency_key: IdempotencyKey = None) -> Answer:
+        caller.partner.require_scope("offers")
+        return await redemptions.redeem_offer(caller, _required(idempotency_key), body)
 
     @api.get("/redemptions/{redemption_id}", response_model=Redemption, tags=["partners"],
              openapi_extra=_SIGNED)
-    async def get_redemption(redemption_id: str, partner: PartnerDep):
-        row = await sql.redemption(redemptions.pool, partner.id, redemption_id)
-        if row is None:  # another partner's redemption is as absent as a made-up one
+    async def get_redemption(redemption_id: str, caller: CallerDep):
+        found = await sql.redemption(redemptions.pool, caller.partner.id, redemption_id)
+        if found is None:  # another partner's redemption is as absent as a made-up one
             raise refuse("not_found", f"no redemption {redemption_id}")
-        return JSONResponse(view(row))
+        return JSONResponse(view(found))
 
-    @api.post("/redemptions/{redemption_id}/cancel", response_model=Redemption,
-              tags=["partners"], openapi_extra=_SIGNED)
-    async def cancel_redemption(redemption_id: str, request: Request, partner: PartnerDep,
-                                idempotency_key: IdempotencyKey = None):
-        return await once(request, partner, idempotency_key,
-                          redemptions.cancel(partner, redemption_id))
+    @signed_post("/redemptions/{redemption_id}/cancel", response_model=Redemption,
+                 tags=["partners"], openapi_extra=_SIGNED)
+    async def cancel_redemption(redemption_id: str, caller: CallerDep,
+                                idempotency_key: IdempotencyKey = None) -> Answer:
+        return await redemptions.cancel(caller, _required(idempotency_key), redemption_id)
 
     @api.get("/redemptions", response_model=RedemptionPage, tags=["partners"],
              openapi_extra=_SIGNED)
     async def list_redemptions(
-            partner: PartnerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+            caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
             before: str | None = None,
             status: Literal["pending", "confirmed", "rejected", "cancelled"] | None = None):
-        rows = await sql.partner_redemptions(redemptions.pool, partner.id, limit,
+        rows = await sql.partner_redemptions(redemptions.pool, caller.partner.id, limit,
                                              _cursor(before), status)
         next_before = None
         if len(rows) == limit:
             last = rows[-1]
             next_before = base64.urlsafe_b64encode(
-                f"{last['created_at'].isoformat()}|{last['id']}".encode()).decode()
+                f"{last.created_at.isoformat()}|{last.id}".encode()).decode()
         return JSONResponse({"items": [view(r) for r in rows], "next_before": next_before})
 
     @api.post("/app/members/{member_id}/redemption-codes", status_code=201,
@@ -116,25 +131,15 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
     @api.get("/app/members/{member_id}/entitlements", response_model=Entitlements,
              tags=["app"], dependencies=[Depends(app_auth)])
     async def entitlements(member_id: MemberIdPath):
-        benefits = redemptions.benefits
-        member = await sql.member(redemptions.pool, member_id)
-        tier = member["tier"] if member else "standard"
-        today = benefits.today(datetime.now(UTC))
-        used = await sql.read_usage(redemptions.pool, member_id, "lounge", lounge_period(today))
-        allowance = benefits.visits_per_year[tier]
-        return Entitlements(
-            tier=tier, closed=bool(member and member["closed"]),
-            lounge=LoungeEntitlement(
-                year=today.year, allowance=allowance, used=used,
-                remaining=None if allowance is None else max(0, allowance - used),
-                points_per_person_beyond=benefits.points_per_person))
+        return await redemptions.entitlements(member_id)
 
     return api
 
 
-def _json(answer: Answer) -> Response:
-    return Response(answer.content, status_code=answer.status, headers=answer.headers,
-                    media_type="application/json")
+def _required(key: str | None) -> str:
+    if not key:
+        raise refuse("idempotency_key_missing", "POST requests need an Idempotency-Key header")
+    return key
 
 
 def _cursor(before: str | None) -> tuple[datetime, str] | None:
@@ -145,3 +150,162 @@ def _cursor(before: str | None) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(at), redemption_id
     except ValueError as exc:
         raise refuse("not_found", "unknown cursor") from exc
+
+
+def invalid(exc: RequestValidationError) -> Answer:
+    """A request FastAPI (or SignedCommand, alike) found malformed."""
+    where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return Answer.of(422, {"code": "invalid_request", "message": where[:500]})
+
+
+# ---------------------------------------------------------------------- partner POSTs
+
+_HEADERS = {b"x-key-id", b"x-timestamp", b"x-nonce", b"x-signature", b"idempotency-key",
+            b"content-type"}
+_NO_BODY = object()
+
+
+class SignedCommand(APIRoute):
+    """A partner POST whose function takes `caller` (made here), `idempotency_key`,
+    then its path parameters and its `body` (a model, if it has one)."""
+
+    auth: PartnerAuth  # set on the class `signed_command` makes
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        parameter = inspect.signature(self.endpoint).parameters.get("body")
+        self.body_model: type[BaseModel] | None = parameter and parameter.annotation
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await super().handle(scope, receive, send)  # 405, as any route
+            return
+        try:
+            answer = await self.answer(scope, await _read_body(receive))
+        except Refused as exc:
+            answer = error(exc)
+        except RequestValidationError as exc:
+            answer = invalid(exc)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(answer.content)).encode())]
+        if answer.location:
+            headers.append((b"location", answer.location.encode()))
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": answer.content})
+
+    async def answer(self, scope: Scope, body: bytes) -> Answer:
+        h = _headers(scope)
+        data = self.decoded(h.get(b"content-type"), body)
+        caller = await self.auth.verified(
+            h.get(b"x-key-id", ""), h.get(b"x-timestamp", ""), h.get(b"x-nonce", ""),
+            h.get(b"x-signature", ""), "POST", scope.get("root_path", "") + scope["path"],
+            scope.get("query_string", b"").decode("latin-1"), body)
+        if not self.auth.take_token(caller.partner):
+            await self.auth.first_use(caller)
+            raise refuse("rate_limited",
+                         f"more than {caller.partner.rate_per_second} requests per second")
+        try:
+            try:
+                return await self.endpoint(caller=caller, **self.arguments(h, data, scope))
+            except (Refused, RequestValidationError) as exc:
+                if not _nonce_reused(exc):  # refused before its command's load
+                    await self.auth.first_use(caller)
+                raise
+        except Refused as exc:
+            if _nonce_reused(exc):
+                self.auth.give_back_token(caller.partner)
+            raise
+
+    def decoded(self, content_type: str | None, body: bytes) -> object:
+        """The body as FastAPI reads it: JSON under a JSON media type; malformed JSON
+        is refused before the signature is checked."""
+        if self.body_model is None or not body:
+            return _NO_BODY
+        if content_type is None or not _is_json(content_type):
+            return body
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError([{
+                "type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                "input": {}, "ctx": {"error": exc.msg}}]) from exc
+
+    def arguments(self, h: dict[bytes, str], data: object, scope: Scope) -> dict:
+        errors: list[dict] = []
+        key = h.get(b"idempotency-key")
+        if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+            errors.append({"type": "string_too_long", "loc": ("header", "Idempotency-Key"),
+                           "msg": f"String should have at most {MAX_IDEMPOTENCY_KEY}"
+                                  " characters", "input": key})
+        arguments = {"idempotency_key": key, **scope.get("path_params", {})}
+        if self.body_model is not None:
+            if data is _NO_BODY:
+                errors.append({"type": "missing", "loc": ("body",), "msg": "Field required",
+                               "input": None})
+            else:
+                try:
+                    arguments["body"] = self.body_model.model_validate(data)
+                except ValidationError as exc:
+                    errors.extend({**e, "loc": ("body", *e["loc"])} for e in exc.errors())
+        if errors:
+            raise RequestValidationError(errors)
+        return arguments
+
+
+def signed_command(auth: PartnerAuth) -> type[SignedCommand]:
+    """The route class of a router's partner POSTs (FastAPI builds its routes itself)."""
+    return type("SignedCommand", (SignedCommand,), {"auth": auth})
+
+
+class SignedEntry:
+    """ASGI entry of the partner POSTs at fixed paths: straight to their SignedCommand
+    route, the same one the router would pick, without the routing and middleware that
+    cost about 20 µs a request. Anything else goes on to the app."""
+
+    def __init__(self, app: ASGIApp, *, router: APIRouter) -> None:
+        self.app = app
+        self.routes = {route.path: route for route in router.routes
+                       if isinstance(route, SignedCommand) and "{" not in route.path}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = (self.routes.get(scope["path"])
+                 if scope["type"] == "http" and scope["method"] == "POST" else None)
+        if route is None:
+            await self.app(scope, receive, send)
+        else:
+            await route.handle(scope, receive, send)
+
+
+def _nonce_reused(exc: Exception) -> bool:
+    return isinstance(exc, Refused) and exc.code == NONCE_REUSED
+
+
+def _is_json(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json"))
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    h: dict[bytes, str] = {}
+    for name, value in scope["headers"]:  # the first of repeated ones, as Starlette reads
+        if name in _HEADERS and name not in h:
+            h[name] = value.decode("latin-1")
+    return h
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

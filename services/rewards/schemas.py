@@ -1,13 +1,17 @@
-"""The partner and app API's request and response bodies (they make the OpenAPI document)."""
+"""The partner and app API's request and response bodies (they make the OpenAPI document),
+and the answers to partner POSTs as sent: the JSON body's bytes are what is stored for the
+Idempotency-Key, so a replay answers byte for byte the same."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Code = str
+from .domain import redemptions as domain
+from .domain.errors import Refused, rejected
 
 
 class _Request(BaseModel):
@@ -75,3 +79,48 @@ class Entitlements(BaseModel):
     tier: str
     closed: bool
     lounge: LoungeEntitlement
+
+
+# ---------------------------------------------------------------------- answers as sent
+
+class Answer(NamedTuple):
+    """Status, body and Location: as sent, and as stored for the Idempotency-Key."""
+
+    status: int
+    content: bytes
+    location: str | None = None
+
+    @classmethod
+    def of(cls, status: int, body: dict, location: str | None = None) -> Answer:
+        return cls(status, render(body), location)
+
+
+def render(body: dict) -> bytes:
+    """JSON as the HTTP layer renders it (compact, UTF-8)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error(exc: Refused, redemption_id: str | None = None) -> Answer:
+    body = {"code": exc.code, "message": exc.message}
+    if redemption_id:
+        body["redemption_id"] = redemption_id
+    return Answer.of(exc.status, body)
+
+
+def view(r: domain.Redemption) -> dict:
+    return Redemption.model_validate(r, from_attributes=True).model_dump(mode="json")
+
+
+def location(redemption_id: str) -> str:
+    return f"/v1/redemptions/{redemption_id}"
+
+
+def created(r: domain.Redemption, status: int = 201) -> Answer:
+    return Answer.of(status, view(r), location(r.id))
+
+
+def settled(r: domain.Redemption) -> Answer:
+    """The answer to a points-paid redemption the points service has answered."""
+    if r.status == "rejected":
+        return error(rejected(r.reason), r.id)
+    return created(r)  # confirmed, or cancelled since

@@ -1,18 +1,29 @@
-"""The rewards service's settings: the shared ones plus its own port, secrets and waits."""
+"""The rewards service's settings (the shared ones plus its own port, secrets and waits) and
+the files they name: the benefits (allowances and prices) and the demo catalogue of offers
+and lounges shipped beside the code."""
 
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import logging
+import tomllib
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
 
+from contracts.tiers import TIERS
+from runtime.personal_data import Sealer
 from runtime.settings import Settings
+
+from .domain.benefits import Benefits, parse_benefits
+from .domain.offers import Offer
 
 log = logging.getLogger(__name__)
 BENEFITS_FILE = Path(__file__).parent / "benefits.toml"
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 
 class RewardsSettings(Settings):
@@ -21,7 +32,7 @@ class RewardsSettings(Settings):
     benefits_file: Path = BENEFITS_FILE
     #: Bearer token of the bank's app backend (APP_TOKEN); unset, the app routes answer 503.
     app_token: str | None = Field(default=None, min_length=16)
-    #: AES-256-GCM key for partner secrets at rest, base64 of 32 bytes
+    #: AES-256-GCM key sealing partner secrets at rest, base64 of 32 bytes
     #: (PARTNER_KEY_ENCRYPTION_KEY). Unset: a fixed development key, with a warning.
     partner_key_encryption_key: str | None = None
     #: Pepper of the redemption-code HMAC (CODE_PEPPER). Unset: a development value.
@@ -36,7 +47,7 @@ class RewardsSettings(Settings):
     #: Accepted clock difference of signed requests, either way.
     signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
 
-    def encryption_key(self) -> bytes:
+    def partner_key(self) -> bytes:
         if self.partner_key_encryption_key:
             key = base64.b64decode(self.partner_key_encryption_key)
             if len(key) != 32:
@@ -45,8 +56,44 @@ class RewardsSettings(Settings):
         log.warning("PARTNER_KEY_ENCRYPTION_KEY is not set: using the development key")
         return hashlib.sha256(b"loyalty-rewards-development-only").digest()
 
+    def sealer(self) -> Sealer:
+        """Seals partner secrets, each under its key id (runtime.personal_data)."""
+        return Sealer(self.partner_key())
+
     def pepper(self) -> bytes:
         if self.code_pepper:
             return self.code_pepper.encode()
         log.warning("CODE_PEPPER is not set: using the development pepper")
         return b"loyalty-rewards-development-pepper"
+
+
+def load_benefits(path: Path) -> Benefits:
+    with path.open("rb") as file:
+        return parse_benefits(tomllib.load(file))
+
+
+def read_offer_rows(path: Path = CATALOGUE_DIR / "offers.csv") -> list[dict]:
+    with path.open(encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def read_lounges(path: Path = CATALOGUE_DIR / "lounges.csv") -> list[dict]:
+    with path.open(encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def read_offers(path: Path = CATALOGUE_DIR / "offers.csv") -> list[Offer]:
+    offers = []
+    for row in read_offer_rows(path):
+        tiers = frozenset(row["eligible_tiers"].split("|"))
+        if not tiers <= set(TIERS):
+            raise ValueError(f"offer {row['offer_id']}: unknown tiers {tiers - set(TIERS)}")
+        offers.append(Offer(
+            id=row["offer_id"], title=row["title"],
+            points_price=int(row["points_price"]) if row["points_price"] else None,
+            discount_percent=int(row["discount_percent"]) if row["discount_percent"] else None,
+            valid_from=date.fromisoformat(row["valid_from"]),
+            valid_until=date.fromisoformat(row["valid_until"]),
+            eligible_tiers=tiers, limit_per_period=int(row["limit_per_period"]),
+            period=row["period"]))
+    return offers

@@ -4,8 +4,6 @@ import logging
 
 import pytest
 
-from tests.integration.test_notifications_support import assert_no_pii_logged
-
 
 @pytest.fixture
 def pii(caplog):
@@ -15,4 +13,6 @@ def pii(caplog):
     secrets: list[str] = []
     yield secrets
     assert secrets
+    from tests.integration.test_notifications_support import assert_no_pii_logged
+
     assert_no_pii_logged(caplog.records, secrets)

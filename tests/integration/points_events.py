@@ -39,10 +39,10 @@ def refund(customer: str, transaction_id: str, amount: str, refund_id: str | Non
 
 
 def tier_changed(member: str, new_tier: str, effective: date,
-                 old_tier: str = "standard") -> EncodedEvent:
+                 old_tier: str = "standard", at: datetime | None = None) -> EncodedEvent:
     return encode(MemberTierChanged(
         member_id=member, old_tier=old_tier, new_tier=new_tier, reason="assets_qualified",
-        effective_date=effective, changed_at=datetime.now(SHANGHAI)), source=SOURCE)
+        effective_date=effective, changed_at=at or datetime.now(SHANGHAI)), source=SOURCE)
 
 
 def closed(member: str) -> EncodedEvent:
@@ -72,14 +72,18 @@ def ce_type(record) -> str:
     return dict(record.headers)["ce_type"].decode()
 
 
-async def points_service(*, check_after: bool = True):
+async def points_service(*, check_after: bool = True, **settings):
     """A fresh points service whose every batch report is kept in `service.reports`; after
-    the test, the ledger invariants must hold."""
+    the test, the ledger invariants must hold. `settings` override PointsSettings'."""
     from services.points.app import build as points_build
     from services.points.invariants import check
+    from services.points.settings import PointsSettings
     from tests.integration.fresh import fresh_service
 
-    async with fresh_service(points_build, "points") as service:
+    def build(name: str, prefix: str):
+        return points_build(name, prefix, PointsSettings(**settings) if settings else None)
+
+    async with fresh_service(build, "points") as service:
         service.reports = []
         for processor in (service.card_transactions, service.members, service.redemptions):
             processor.after_commit.append(service.reports.append)
@@ -88,6 +92,15 @@ async def points_service(*, check_after: bool = True):
             return
         async with service.pool.acquire() as conn:
             assert await check(conn) == {}, "ledger invariants broken"
+
+
+async def balances_and_lots(service) -> dict:
+    """What a member holds, comparable across two services."""
+    return {
+        "balances": dict(await service.pool.fetch("SELECT member_id, points FROM balances")),
+        "lots": sorted(tuple(r) for r in await service.pool.fetch(
+            "SELECT member_id, expires_on, remaining FROM lots WHERE remaining > 0")),
+    }
 
 
 def consumed(service, n: int):

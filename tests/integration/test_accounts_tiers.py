@@ -1,7 +1,7 @@
 """Tier status by assets on the real Kafka broker and PostgreSQL: snapshots crossing
-thresholds produce exactly the expected member.tier-changed events (late and duplicate
-snapshots none), the points service applies the new multiplier to later purchases, and
-the staff override is authenticated, audited and ends."""
+thresholds produce exactly the expected member.tier-changed events (duplicates none, a late
+month its correction with true effective dates), the points service applies the new
+multiplier to later purchases, and the staff override is authenticated, audited and ends."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ async def test_snapshots_crossing_thresholds_change_tiers_and_points_multipliers
             snapshot(a, "2026-01", "80000.00"),     # re-sent under a new id: nothing
             snapshot(b, "2026-02", "1000.00"),      # below private: grace 1
             snapshot(b, "2026-03", "1000.00"),      # grace 2
-            snapshot(a, "2025-12", "7000000.00"),   # older than seen: nothing
-            snapshot(a, "2026-02", "60000.00"),     # still gold
+            snapshot(a, "2025-12", "7000000.00"),   # older than seen: private from January
+            snapshot(a, "2026-02", "60000.00"),     # below private: grace 2
             snapshot(b, "2026-04", "1000.00"),      # third month below: standard from May
         ]
         await produce(bootstrap, accounts.topic(ASSET_SNAPSHOTS_V1), snapshots)
@@ -78,6 +78,10 @@ async def test_snapshots_crossing_thresholds_change_tiers_and_points_multipliers
 
         expected = sorted([
             (a, "standard", "gold", "assets_qualified", "2026-02-01", "2026-01"),
+            # Event time (issue 13): December's late snapshot made a private banking member
+            # from January; February's gold never happened and is undone on its day.
+            (a, "standard", "private_banking", "assets_qualified", "2026-01-01", "2025-12"),
+            (a, "gold", "private_banking", "assets_qualified", "2026-02-01", "2025-12"),
             (b, "standard", "private_banking", "assets_qualified", "2026-02-01", "2026-01"),
             (b, "private_banking", "standard", "assets_below", "2026-05-01", "2026-04"),
         ])
@@ -95,24 +99,29 @@ async def test_snapshots_crossing_thresholds_change_tiers_and_points_multipliers
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
                                      base_url="http://accounts") as http:
             status = (await http.get(f"/members/{a}/tier")).json()
-            assert (status["tier"], status["since"]) == ("gold", "2026-02-01")
-            assert status["benefits"] == {"lounge_visits_per_year": 2,
-                                          "lounge_visits_unlimited": False,
-                                          "points_multiplier": "1.2"}
+            assert (status["tier"], status["since"]) == ("private_banking", "2026-01-01")
+            assert status["benefits"] == {"lounge_visits_per_year": None,
+                                          "lounge_visits_unlimited": True,
+                                          "points_multiplier": "2.0"}
             assert status["latest_assets"] == {"month": "2026-02",
                                                "average_daily_assets": "60000.00"}
-            assert status["next_tier"] == {"tier": "oto_fortune", "min_assets": "500000",
-                                           "assets_needed": "440000.00"}
+            assert status["next_tier"] is None
+            assert status["grace"] == {"months_below": 2, "downgrade_after_months": 3}
+            a_history = (await http.get(f"/members/{a}/tier/history")).json()["changes"]
+            assert [(c["new_tier"], c["reason"], c["effective_date"], c["assets_month"])
+                    for c in a_history] == [
+                ("private_banking", "assets_qualified", "2026-01-01", "2025-12")]
             b_history = (await http.get(f"/members/{b}/tier/history")).json()["changes"]
             assert [(c["new_tier"], c["reason"]) for c in b_history] == [
                 ("standard", "assets_below"), ("private_banking", "assets_qualified")]
 
         # Points: each purchase at the multiplier of the tier effective on its date.
-        await eventually(lambda: applied(points_tiers, 3), what="points took the tiers")
+        await eventually(lambda: applied(points_tiers, len(expected)),
+                         what="points took the tiers")
         at = lambda y, m, d: datetime(y, m, d, 12, tzinfo=SHANGHAI)  # noqa: E731
         purchases = {
-            "a-january": purchase(a, "100.00", at=at(2026, 1, 20)),   # before gold: standard
-            "a-february": purchase(a, "100.00", at=at(2026, 2, 10)),  # gold
+            "a-january": purchase(a, "100.00", at=at(2026, 1, 20)),   # private banking
+            "a-february": purchase(a, "100.00", at=at(2026, 2, 10)),  # private banking
             "b-march": purchase(b, "100.00", at=at(2026, 3, 10)),     # private banking
             "b-may": purchase(b, "100.00", at=at(2026, 5, 10)),       # standard again
         }
@@ -124,7 +133,8 @@ async def test_snapshots_crossing_thresholds_change_tiers_and_points_multipliers
         got = {name: (by_transaction[data_of(event)["transaction_id"]]["tier"],
                       by_transaction[data_of(event)["transaction_id"]]["multiplier"])
                for name, event in purchases.items()}
-        assert got == {"a-january": ("standard", "1.0"), "a-february": ("gold", "1.2"),
+        assert got == {"a-january": ("private_banking", "2.0"),
+                       "a-february": ("private_banking", "2.0"),
                        "b-march": ("private_banking", "2.0"), "b-may": ("standard", "1.0")}
 
 
@@ -149,8 +159,10 @@ async def test_snapshots_that_arrive_before_the_enrolment_decide_it(infra):
         published = await read_topic(bootstrap, accounts.topic(MEMBERS_V1),
                                      until=lambda kept: len(kept) >= 2, settle=1.0)
         assert [ce_type(r) for r in published] == ["member.enrolled", "member.tier-changed"]
+        # Event time (issue 13): from every month, not the newest alone: January's assets
+        # made an OTO Fortune member from February, February's are its first month of grace.
         assert tier_changes(published) == [
-            (a, "standard", "gold", "assets_qualified", "2026-03-01", "2026-02")]
+            (a, "standard", "oto_fortune", "assets_qualified", "2026-02-01", "2026-01")]
 
 
 def _staff_build(name: str, prefix: str):
@@ -199,9 +211,9 @@ async def test_staff_override_is_authenticated_audited_and_ends(infra):
             assert lookup.json() == {"member_ids": [a]}
 
         # The override's last day passes: the periodic check hands the tier back to assets.
-        accounts.overrides.clock = lambda: datetime.now(SHANGHAI) + timedelta(days=31)
-        assert await accounts.overrides.end_due() == 1
-        assert await accounts.overrides.end_due() == 0  # once only
+        accounts.override_ends.clock = lambda: datetime.now(SHANGHAI) + timedelta(days=31)
+        assert await accounts.override_ends.end_due() == 1
+        assert await accounts.override_ends.end_due() == 0  # once only
         await wait_until_drained(accounts.pool)
 
         published = await read_topic(bootstrap, accounts.topic(MEMBERS_V1),

@@ -316,3 +316,54 @@ async def _inbox_has(url: str, schema: str, n: int) -> bool:
 def _retries(operation: str) -> float:
     return REGISTRY.get_sample_value("loyalty_transient_retries_total",
                                      {"operation": operation}) or 0.0
+
+
+async def test_a_relay_taking_over_does_not_publish_again_what_its_predecessor_sent(
+        tally, infra):
+    """A relay killed after Kafka acknowledged its batch, before it deleted the rows."""
+    bootstrap, url = infra["KAFKA_BOOTSTRAP_SERVERS"], infra["DATABASE_URL"]
+    member = customers(1)[0]
+    events = [purchase(member, f"{i}.00") for i in range(1, 6)]
+    await tally.stop()
+    conn = await asyncpg.connect(url, server_settings={"search_path": tally.name})
+    try:
+        from runtime import outbox
+
+        async with conn.transaction():
+            await outbox.write(conn, events)  # to the tally's input topic: any topic will do
+    finally:
+        await conn.close()
+    sent_before_the_crash = events[:3]
+    await produce(bootstrap, tally.input_topic, sent_before_the_crash)
+
+    await tally.start()
+    records = await read_topic(bootstrap, tally.input_topic, until=lambda kept: len(kept) >= 5,
+                               settle=2.0)
+    ids = [dict(r.headers)["ce_id"] for r in records]
+    assert sorted(ids) == sorted(dict(e.headers)["ce_id"] for e in events)
+    await wait_until_drained(tally.pool)
+
+
+async def test_an_instance_joining_mid_stream_makes_the_group_apply_nothing_twice(tally, infra):
+    """A rebalance waits for the batch in hand to be committed, so the partitions' next owner
+    starts after it: no batch is applied twice (the inbox would count it as duplicates)."""
+    bootstrap, url = infra["KAFKA_BOOTSTRAP_SERVERS"], infra["DATABASE_URL"]
+    members = customers(30)
+    events = [purchase(members[i % 30], "1.00", merchant="SLOW") for i in range(6000)]
+    reports = []
+    tally.transactions.after_commit.append(reports.append)
+    producing = asyncio.create_task(produce(bootstrap, tally.input_topic, events))
+    await eventually(lambda: _applied(reports, 500), what="first instance consuming")
+    joiner = build(tally.name, tally.topic_prefix)  # a second instance of the same service
+    joiner.transactions.after_commit.append(reports.append)
+    await joiner.start()
+    try:
+        await producing
+        await eventually(lambda: _inbox_has(url, tally.name, 6000), timeout=120,
+                         what="all applied")
+        await eventually(lambda: _seen_all(reports, 6000), what="all reported")
+        assert sum(r.duplicates for r in reports) == 0
+        assert sum(r.applied for r in reports) == 6000
+        assert await spend(url, tally.name) == {m: Decimal("200.00") for m in members}
+    finally:
+        await joiner.stop()

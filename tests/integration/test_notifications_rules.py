@@ -5,6 +5,7 @@ consent, a closed member's contact data is gone, delivery receipts settle messag
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from contracts.envelope import encode
 from contracts.points.v1 import Calculation, PointsEarned, PointsExpiringSoon
 from contracts.topics import MEMBER_CONTACTS_V1, MEMBERS_V1, NOTIFICATIONS_V1, POINTS_V1
 from runtime.relay import wait_until_drained
+from services.notifications.settings import SANDBOX
 from tests.integration.kafka_tools import read_topic
 from tests.integration.test_notifications_support import (
     SHANGHAI,
@@ -198,19 +200,21 @@ async def test_delivery_receipts_settle_messages(infra, pii):
                     "err_code": "DELIVERED" if m is ok else "MK:0001",
                     "biz_id": ids[m.mobile]["provider_message_id"],
                     "out_id": ids[m.mobile]["message_id"]} for m in (ok, bounced)]
-        answer = await api.post("/callbacks/aliyun/sms-report", json=reports)
+        aliyun_url = f"/callbacks/aliyun/sms-report/{SANDBOX['aliyun_callback_secret']}"
+        answer = await api.post(aliyun_url, json=reports)
         assert answer.json() == {"code": 0, "msg": "成功"}
         xml = (f"<xml><ToUserName>gh_1</ToUserName><FromUserName>{wechat.openid}</FromUserName>"
                "<CreateTime>1</CreateTime><MsgType>event</MsgType>"
                "<Event>TEMPLATESENDJOBFINISH</Event>"
                f"<MsgID>{ids[wechat.openid]['provider_message_id']}</MsgID>"
                "<Status>success</Status></xml>")
-        sig = hashlib.sha1("".join(sorted(["sandbox-callback-token", "1", "n"])).encode())
+        now = str(int(time.time()))  # WeChat's timestamp: checked against our clock
+        sig = hashlib.sha1("".join(sorted(["sandbox-callback-token", now, "n"])).encode())
         assert (await api.post("/callbacks/wechat", content=xml, params={
-            "signature": "bad", "timestamp": "1", "nonce": "n"})).status_code == 401
+            "signature": "bad", "timestamp": now, "nonce": "n"})).status_code == 401
         assert (await api.post("/callbacks/wechat", content=xml, params={
-            "signature": sig.hexdigest(), "timestamp": "1", "nonce": "n"})).text == "success"
-        await api.post("/callbacks/aliyun/sms-report", json=reports)  # repeated: no change
+            "signature": sig.hexdigest(), "timestamp": now, "nonce": "n"})).text == "success"
+        await api.post(aliyun_url, json=reports)  # repeated: no change
 
         states = dict(await w.service.pool.fetch("SELECT member_id, state FROM messages"))
         assert states == {ok.id: "delivered", bounced.id: "failed", wechat.id: "delivered"}

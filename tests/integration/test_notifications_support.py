@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,14 +18,29 @@ import httpx
 from contracts.accounts.v1 import ContactConsents, MemberContactChanged, MemberTierChanged
 from contracts.envelope import EncodedEvent, encode
 from services.notifications.app import build
-from services.notifications.clock import FakeClock
-from services.notifications.sandbox.app import SandboxState, create_app
 from services.notifications.settings import NotificationsSettings
 from tests.integration.fresh import customers, fresh_service
 from tests.integration.kafka_tools import eventually, produce
+from tools.sandbox.app import Credentials, SandboxState, create_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SOURCE = "urn:test:accounts"
+
+
+class FakeClock:
+    """The service's clock in these tests: stands still until moved."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
 
 
 @dataclass
@@ -63,8 +78,11 @@ def upgrade(m: Member, new: str = "gold") -> EncodedEvent:
 
 
 class World:
-    def __init__(self, service, sandbox: SandboxState, clock: FakeClock, bootstrap: str):
+    def __init__(self, service, sandbox: SandboxState, clock: FakeClock, bootstrap: str,
+                 reporter=None):
         self.service = service
+        #: The sandbox's sender of delivery receipts (with `receipts`).
+        self.reporter = reporter
         self.sandbox = sandbox
         self.clock = clock
         self.bootstrap = bootstrap
@@ -95,14 +113,15 @@ class World:
 async def notifications_world(infra, start: datetime, *, receipts: bool = False,
                               **overrides) -> AsyncIterator[World]:
     """`receipts`: the sandbox reports deliveries back to the service's callbacks."""
-    sandbox_app = create_app(keep_messages=100_000, receipt_delay=0.1,
-                             receipts_to="http://notifications/callbacks" if receipts else None)
     clock = FakeClock(start)
     settings = NotificationsSettings(
-        sandbox_enabled=False, wechat_base_url="http://sandbox/wechat",
+        wechat_base_url="http://sandbox/wechat",
         aliyun_base_url="http://sandbox/aliyun/", tencent_base_url="http://sandbox/tencent/",
         sender_poll_seconds=0.1, jobs_poll_seconds=3600, retry_base_seconds=60,
         retry_max_attempts=4, contact_wait_seconds=600, **overrides)
+    sandbox_app = create_app(Credentials.of(settings), keep_messages=100_000,
+                             receipt_delay=0.1,
+                             receipts_to="http://notifications/callbacks" if receipts else None)
 
     def make(name: str, prefix: str):
         return build(name, prefix, settings, clock=clock,
@@ -111,7 +130,8 @@ async def notifications_world(infra, start: datetime, *, receipts: bool = False,
     async with fresh_service(make, "notifications") as service:
         if receipts:
             sandbox_app.state.reporter.transport = httpx.ASGITransport(app=service.http)
-        yield World(service, sandbox_app.state.sandbox, clock, infra["KAFKA_BOOTSTRAP_SERVERS"])
+        yield World(service, sandbox_app.state.sandbox, clock, infra["KAFKA_BOOTSTRAP_SERVERS"],
+                    sandbox_app.state.reporter)
 
 
 def remember(pii: list[str], *groups: list[Member]) -> None:

@@ -11,16 +11,20 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from contracts.envelope import Envelope
+from contracts.rewards.v1 import RedemptionRequested
 from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1, dead_letter_topic
+from runtime.consumer import Inbound
 from runtime.relay import wait_until_drained
+from runtime.unit_of_work import event_id
+from services.points.handlers.expiry import ExpiryJob
 from services.points.handlers.redemptions import OnRedemptions
-from services.points.jobs import ExpiryJob
-from services.points.programme import load_rules
-from services.points.settings import PointsSettings
+from services.points.settings import PointsSettings, load_rules
 from tests.integration.fresh import customers
 from tests.integration.kafka_tools import eventually, produce_to, read_topic
 from tests.integration.points_events import (
     SHANGHAI,
+    balances_and_lots,
     cancellation,
     ce_type,
     closed,
@@ -55,13 +59,16 @@ async def _published(service, members, n, types=None, settle=1.0):
         until=lambda kept: len(kept) >= n, settle=settle)
 
 
+async def _run(service, job: ExpiryJob, today: date):
+    """One run of the expiry job as the service runs it: a unit of work per chunk."""
+    return await job.run(service.unit_of_work, today)
+
+
 async def _ledger(service) -> dict:
     """Everything that states a member's points, comparable across two services."""
     pool = service.pool
     return {
-        "balances": dict(await pool.fetch("SELECT member_id, points FROM balances")),
-        "lots": sorted(tuple(r) for r in await pool.fetch(
-            "SELECT member_id, expires_on, remaining FROM lots WHERE remaining > 0")),
+        **await balances_and_lots(service),
         "reversed": {r[0]: r[1] for r in await pool.fetch(
             "SELECT transaction_id, sum(points_reversed) FROM refunds GROUP BY 1")},
         "postings": sorted(tuple(r) for r in await pool.fetch(
@@ -106,11 +113,11 @@ async def test_a_refund_whose_purchase_never_comes_goes_to_operations(points):
     await produce_to(points, [early])
     await eventually(consumed(points, 1), what="early refund parked")
 
-    patient = ExpiryJob(schema=points.name, source="urn:test", refund_wait_seconds=3600)
-    assert (await patient.run(points.pool, date(2026, 3, 11))).overdue_refunds == 0
-    impatient = ExpiryJob(schema=points.name, source="urn:test", refund_wait_seconds=0)
-    assert (await impatient.run(points.pool, date(2026, 3, 11))).overdue_refunds == 1
-    assert (await impatient.run(points.pool, date(2026, 3, 11))).overdue_refunds == 0
+    patient = ExpiryJob(refund_wait_seconds=3600)
+    assert (await _run(points, patient, date(2026, 3, 11))).overdue_refunds == 0
+    impatient = ExpiryJob(refund_wait_seconds=0)
+    assert (await _run(points, impatient, date(2026, 3, 11))).overdue_refunds == 1
+    assert (await _run(points, impatient, date(2026, 3, 11))).overdue_refunds == 0
 
     await wait_until_drained(points.pool)
     dlq = points.topic(dead_letter_topic(CARD_TRANSACTIONS_V1, points.name))
@@ -120,6 +127,33 @@ async def test_a_refund_whose_purchase_never_comes_goes_to_operations(points):
     assert b"did not arrive" in headers["dlq_reason"] and b"R-orphan" in headers["dlq_reason"]
     assert headers["ce_id"] == dict(early.headers)["ce_id"]  # operations can replay it
     assert data(letter)["refund_id"] == "R-orphan"
+    # The same dead-letter headers as any consumed record's: where it was consumed from.
+    assert headers["dlq_error"] == b"purchase_not_found"
+    assert headers["dlq_original_topic"] == points.topic(CARD_TRANSACTIONS_V1).encode()
+    assert headers["dlq_original_partition"].isdigit()
+    assert headers["dlq_original_offset"].isdigit()
+    assert headers["dlq_consumer_group"] == headers["dlq_service"] == points.name.encode()
+    assert letter.key == member.encode()
+
+
+async def test_a_refund_parked_before_its_origin_was_kept_is_dead_lettered_too(points):
+    member = customers(1)[0]
+    await produce_to(points, [refund(member, "T-never", "80.00", refund_id="R-old")])
+    await eventually(consumed(points, 1), what="early refund parked")
+    await points.pool.execute(  # as parked before migration 0006
+        "UPDATE pending_refunds SET original_topic = NULL, original_partition = NULL,"
+        " original_offset = NULL")
+    assert (await _run(points, ExpiryJob(refund_wait_seconds=0),
+                       date(2026, 3, 11))).overdue_refunds == 1
+
+    await wait_until_drained(points.pool)
+    dlq = points.topic(dead_letter_topic(CARD_TRANSACTIONS_V1, points.name))
+    [letter] = await read_topic(points.settings.kafka_bootstrap_servers, dlq,
+                                until=lambda kept: len(kept) >= 1, settle=1.0)
+    headers = dict(letter.headers)
+    assert headers["dlq_original_topic"] == CARD_TRANSACTIONS_V1.encode()
+    assert headers["dlq_original_partition"] == headers["dlq_original_offset"] == b""
+    assert data(letter)["refund_id"] == "R-old"
 
 
 async def test_duplicates_and_reordering_give_the_same_ledger_as_a_clean_delivery(
@@ -183,16 +217,18 @@ async def test_concurrent_transactions_on_one_member_never_overdraw(points):
     await produce_to(points, [purchase(member, "2500.00")])
     await eventually(consumed(points, 1), what="earned")
     handler = OnRedemptions(load_rules(PointsSettings().programme_file))
-    from contracts.envelope import Envelope
-    from runtime.consumer import Inbound
-    from services.points.handlers.redemptions import RedemptionRequested
 
     async def one(n: int) -> list:
         encoded = redemption(member, 1000, redemption_id=f"rdm_concurrent_{n}")
         inbound = Inbound(RedemptionRequested.model_validate_json(encoded.value),
                           Envelope.from_headers(encoded.headers))
-        async with points.pool.acquire() as conn, conn.transaction():
-            return [type(o.event).__name__ for o in (await handler(conn, [inbound])).events]
+        emitted = []
+        async with points.unit_of_work() as uow:
+            emit = uow.emit
+            uow.emit = lambda event, *args, **kwargs: (
+                emitted.append(type(event).__name__), emit(event, *args, **kwargs))
+            await handler(uow, [inbound])
+        return emitted
 
     results = await asyncio.gather(*(one(n) for n in range(10)))
     assert sum(r == ["PointsDebited"] for r in results) == 2
@@ -233,20 +269,25 @@ async def test_expiry_and_expiring_soon_happen_once_per_lot_and_member(points):
         purchase(b, "40.00", at=datetime(2025, 8, 1, tzinfo=UTC))])   # expires 2026-12-31
     await eventually(consumed(points, 4), what="earned")
 
-    jobs = [ExpiryJob(schema=points.name, source=f"urn:loyalty:{points.name}") for _ in range(4)]
+    jobs = [ExpiryJob() for _ in range(4)]
     # December 5th 2025: the 2025 lots are announced; four instances try at once.
-    reports = await asyncio.gather(*(j.run(points.pool, date(2025, 12, 5)) for j in jobs))
+    reports = await asyncio.gather(*(_run(points, j, date(2025, 12, 5)) for j in jobs))
     assert sum(r.announced for r in reports) == 2 and sum(r.ran for r in reports) >= 1
     # January 1st 2026: they expire, once, whoever runs; running again changes nothing.
-    reports = await asyncio.gather(*(j.run(points.pool, date(2026, 1, 1)) for j in jobs))
+    reports = await asyncio.gather(*(_run(points, j, date(2026, 1, 1)) for j in jobs))
     assert sum(r.expired_lots for r in reports) == 2
-    assert (await jobs[0].run(points.pool, date(2026, 1, 2))).expired_lots == 0
-    assert (await jobs[0].run(points.pool, date(2025, 12, 6))).announced == 0
+    assert (await _run(points, jobs[0], date(2026, 1, 2))).expired_lots == 0
+    assert (await _run(points, jobs[0], date(2025, 12, 6))).announced == 0
 
     events = await _published(points, {a, b}, 4, {"points.expired", "points.expiring-soon"})
     assert sorted((ce_type(r), r.key.decode(), data(r)["points"]) for r in events) == sorted([
         ("points.expiring-soon", a, 100), ("points.expiring-soon", b, 300),
         ("points.expired", a, 100), ("points.expired", b, 300)])
+    ids = {(ce_type(r), r.key.decode()): dict(r.headers)["ce_id"].decode() for r in events}
+    assert ids[("points.expired", a)] == event_id(  # from the business key: re-runs match
+        points.source, "expired", a, date(2025, 12, 31), date(2026, 1, 1))
+    assert ids[("points.expiring-soon", b)] == event_id(
+        points.source, "expiring-soon", b, date(2025, 12, 31))
     balances = dict(await points.pool.fetch("SELECT member_id, points FROM balances"))
     assert balances == {a: 200, b: 40}
 

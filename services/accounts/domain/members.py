@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Literal
 
 Action = Literal["enrol", "update", "close", "ignore"]
+#: What a step announces (handlers/events.py turns each into contract events).
+Happened = Literal["enrolled", "updated", "contact_changed", "closed"]
 CONSENTS = ("service_messages", "marketing")
 
 
@@ -53,6 +55,20 @@ class Step:
     #: (consent, granted) for every consent that changed, or all of them on enrolment.
     consent_changes: tuple[tuple[str, bool], ...] = field(default=())
     why_ignored: str | None = None
+
+    @property
+    def happened(self) -> tuple[Happened, ...]:
+        """What the step did that others hear of, in the order it is announced: the
+        lifecycle first (an update only if the language changed: the rest of a profile
+        is contact data), then the contact data."""
+        if self.action == "close":
+            return ("closed",)
+        lifecycle: tuple[Happened, ...] = ()
+        if self.action == "enrol":
+            lifecycle = ("enrolled",)
+        elif self.action == "update" and self.language_changed:
+            lifecycle = ("updated",)
+        return lifecycle + (("contact_changed",) if self.contact_changed else ())
 
 
 def on_profile(member: Member | None, member_id: str, profile: Profile,

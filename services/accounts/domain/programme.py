@@ -1,10 +1,12 @@
 """The tier programme as a validated model: thresholds, the downgrade grace and each tier's
-benefits. The values live in `tiers.toml`; a bad file stops the service at start-up instead
-of putting members in the wrong tier."""
+benefits. The tiers themselves are the contracts' (contracts/tiers.py); the values live in
+`tiers.toml` (read by settings.py); a bad file stops the service at start-up instead of
+putting members in the wrong tier."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,14 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
-#: Lowest first: a tier's rank is its index.
-TIERS: tuple[Tier, ...] = ("standard", "gold", "oto_fortune", "private_banking")
-ENROLMENT_TIER: Tier = "standard"
-
-
-def rank(tier: Tier) -> int:
-    return TIERS.index(tier)
+from contracts.tiers import TIERS, Tier, rank
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -84,11 +79,12 @@ class TierProgramme(_Config):
         missing = [t for t in TIERS if t not in self.tiers]
         if missing:
             raise ValueError(f"tiers missing from the programme: {', '.join(missing)}")
-        if self.tiers["standard"].min_assets != 0:
-            raise ValueError("standard must start at 0: every member has a tier")
+        lowest, highest = TIERS[0], TIERS[-1]
+        if self.tiers[lowest].min_assets != 0:
+            raise ValueError(f"{lowest} must start at 0: every member has a tier")
         thresholds = [self.tiers[t].min_assets for t in TIERS]
         if any(low >= high for low, high in zip(thresholds, thresholds[1:], strict=False)):
-            raise ValueError("min_assets must rise strictly from standard to private_banking")
+            raise ValueError(f"min_assets must rise strictly from {lowest} to {highest}")
         return self
 
     def model_post_init(self, _context: Any) -> None:
@@ -97,6 +93,11 @@ class TierProgramme(_Config):
     @property
     def zone(self) -> ZoneInfo:
         return self._zone
+
+    def day_of(self, at: datetime) -> date:
+        """The programme's date at the instant `at` (overrides and effective dates count
+        in its time zone)."""
+        return at.astimezone(self._zone).date()
 
     def qualifies_for(self, assets: Decimal) -> Tier:
         """The highest tier whose threshold `assets` reach."""

@@ -1,33 +1,39 @@
-"""Tier decisions over a member's monthly asset snapshots, and the manual override.
+"""A member's tier timeline: a pure function of their facts (enrolment, monthly asset
+snapshots, staff overrides), folded in event time, so the same facts give the same timeline
+whatever order the topics delivered them in.
 
 Two tiers are tracked per member:
-- the *asset tier*: what the asset rules say, always kept up to date;
+- the *asset tier*: what the asset rules say, month by month;
 - the *effective tier*: what the member has and what other services are told. It is the
-  asset tier, unless a relationship manager's override is active.
+  asset tier, unless a relationship manager's override is in force.
 
-Asset rules, decided only when a snapshot for a month NEWER than any seen arrives (a late,
-duplicate or older month is kept in the history but never decides, so it cannot flip the
-tier back and forth):
+Asset rules, over every snapshot month in calendar order (however late it arrived):
 - upgrade in the first month whose assets qualify for a higher tier;
-- downgrade only when the newest `downgrade_after_months` consecutive calendar months are
-  all present, all after the month the tier was reached, and all below the tier; then to
-  the tier the newest month qualifies for (several levels at once if need be). A missing
-  month breaks the run: the member keeps the tier until the run is complete.
-An asset change takes effect on the first day of the month after the snapshot's month.
+- downgrade only when `downgrade_after_months` consecutive calendar months are all present,
+  all after the month the tier was reached, and all below the tier; then to the tier the
+  last of them qualifies for (several levels at once if need be). A missing month breaks
+  the run: the member keeps the tier until a run is complete.
+A change decided by a month's snapshot takes effect on the first day of the next month.
+Months before the enrolment count like the others: they are facts about the customer, and
+each change keeps its true date.
 
-Override: the effective tier is set until a date (inclusive); from the day after, the
-asset tier applies again (reason `override_ended`). Asset decisions continue underneath.
+Overrides: the override's tier is the effective tier from the day it was set until its last
+day (`until`, inclusive), or until it was withdrawn or replaced (`ended_on`); from then on
+the asset tier applies again (reason `override_ended`). While `until` is not past, the end
+is not decided yet: the override is in force.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from .programme import ENROLMENT_TIER, Tier, TierProgramme, rank
+from contracts.tiers import ENROLMENT_TIER, Tier, rank
+
+from .programme import TierProgramme
 
 Reason = Literal["assets_qualified", "assets_below", "manual_override", "override_ended"]
 #: "YYYY-MM"; strings of this form sort like the months they name.
@@ -55,20 +61,39 @@ class Override:
     tier: Tier
     #: Last day (inclusive, programme time zone) the override applies.
     until: date
+    #: The day it was set: the first day it applies.
+    starts_on: date
+    #: Withdrawn or replaced: the first day it no longer applies.
+    ended_on: date | None = None
+
+    def end(self, today: date) -> date | None:
+        """The first day without the override, or None while it is in force."""
+        after_last_day = self.until + timedelta(days=1)
+        if self.ended_on is not None:
+            return min(self.ended_on, after_last_day)
+        return after_last_day if self.until < today else None
+
+
+@dataclass(frozen=True, slots=True)
+class TierFacts:
+    """Everything a member's timeline is decided from."""
+
+    enrolled_on: date
+    #: Average daily assets by month: the first delivery of each month.
+    assets: Mapping[Month, Decimal]
+    overrides: Sequence[Override] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class TierState:
+    """Where the timeline ends: the member's tier status now."""
+
     tier: Tier                       # effective
     since: date                      # when the effective tier took (or takes) effect
     asset_tier: Tier
     asset_tier_month: Month | None   # the snapshot month that set asset_tier (None: enrolment)
-    latest_month: Month | None       # newest snapshot month decided on
-    override: Override | None = None
-
-    @classmethod
-    def enrolled(cls, on: date) -> TierState:
-        return cls(ENROLMENT_TIER, on, ENROLMENT_TIER, None, None)
+    latest_month: Month | None       # newest snapshot month
+    override: Override | None = None  # in force
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,49 +107,105 @@ class TierChange:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Timeline:
+    """Every change of the effective tier, oldest first (at most one per day), and the
+    status they end in."""
+
+    changes: tuple[TierChange, ...]
     state: TierState
-    change: TierChange | None = None
+
+    def in_force(self, day: date) -> TierChange | None:
+        """The change whose tier applies on `day` (None: the enrolment tier)."""
+        return _in_force(self.changes, day)
+
+    def tier_on(self, day: date) -> Tier:
+        change = self.in_force(day)
+        return change.new_tier if change else ENROLMENT_TIER
 
 
-def on_snapshot(state: TierState, history: Mapping[Month, Decimal], month: Month,
-                today: date, programme: TierProgramme) -> Decision:
-    """A snapshot of `month` arrived (it is already in `history`, the member's assets by
-    month). `today` is the programme-zone date, for an override that has run out."""
-    asset_tier, asset_month = state.asset_tier, state.asset_tier_month
-    latest = state.latest_month
-    reason: Reason | None = None
-    if latest is None or month > latest:
-        latest = month
-        qualified = programme.qualifies_for(history[month])
-        if rank(qualified) > rank(asset_tier):
-            asset_tier, asset_month, reason = qualified, month, "assets_qualified"
-        elif rank(qualified) < rank(asset_tier) and _grace_over(
-                state, history, month, programme):
-            asset_tier, asset_month, reason = qualified, month, "assets_below"
-    new = replace(state, asset_tier=asset_tier, asset_tier_month=asset_month,
-                  latest_month=latest)
+def timeline(facts: TierFacts, today: date, programme: TierProgramme) -> Timeline:
+    """The member's effective tier over time: the asset changes, with the overrides on top.
+    `today` (programme zone) says which overrides have run out."""
+    assets, asset_tier, asset_month = asset_changes(facts.assets, programme)
+    ends = {o.id: o.end(today) for o in facts.overrides}
+    days = sorted({c.effective_date for c in assets}
+                  | {o.starts_on for o in facts.overrides}
+                  | {end for end in ends.values() if end is not None})
+    tier, previous, changes = ENROLMENT_TIER, None, []
+    for day in days:
+        override = _override_on(facts.overrides, ends, day)
+        asset = _in_force(assets, day)
+        new = override.tier if override else (asset.new_tier if asset else ENROLMENT_TIER)
+        if new != tier:
+            if override is not None:  # an override set (an override's tier never changes)
+                change = TierChange(tier, new, "manual_override", day, override_id=override.id)
+            elif previous is not None:
+                change = TierChange(tier, new, "override_ended", day, override_id=previous.id)
+            else:  # without an override only the assets change it, on this very day
+                assert asset is not None and asset.effective_date == day
+                change = TierChange(tier, new, asset.reason, day, asset.assets_month)
+            changes.append(change)
+            tier = new
+        previous = override
+    in_force = [o for o in facts.overrides if ends[o.id] is None]
+    state = TierState(
+        tier=tier, since=changes[-1].effective_date if changes else facts.enrolled_on,
+        asset_tier=asset_tier, asset_tier_month=asset_month,
+        latest_month=max(facts.assets, default=None),
+        override=max(in_force, key=_newest) if in_force else None)
+    return Timeline(tuple(changes), state)
 
-    if new.override is not None:
-        if today <= new.override.until:
-            return Decision(new)  # the override holds; the asset tier waits underneath
-        return end_override(new, today)
-    if reason is None:
-        return Decision(new)
-    change = TierChange(state.tier, asset_tier, reason, first_day_after(month),
-                        assets_month=month)
-    return Decision(replace(new, tier=asset_tier, since=change.effective_date), change)
+
+def asset_changes(assets: Mapping[Month, Decimal], programme: TierProgramme,
+                  ) -> tuple[list[TierChange], Tier, Month | None]:
+    """The asset tier's changes, month by month in calendar order, and where it ends (the
+    tier and the month that set it)."""
+    tier: Tier = ENROLMENT_TIER
+    reached: Month | None = None
+    changes: list[TierChange] = []
+    for month in sorted(assets):
+        qualified = programme.qualifies_for(assets[month])
+        reason: Reason
+        if rank(qualified) > rank(tier):
+            reason = "assets_qualified"
+        elif rank(qualified) < rank(tier) and _grace_over(assets, month, tier, reached,
+                                                          programme):
+            reason = "assets_below"
+        else:
+            continue
+        changes.append(TierChange(tier, qualified, reason, first_day_after(month),
+                                  assets_month=month))
+        tier, reached = qualified, month
+    return changes, tier, reached
 
 
-def _grace_over(state: TierState, history: Mapping[Month, Decimal], month: Month,
-                programme: TierProgramme) -> bool:
+def _grace_over(assets: Mapping[Month, Decimal], month: Month, tier: Tier,
+                reached: Month | None, programme: TierProgramme) -> bool:
     newest = month_number(month)
     run = [month_of(n) for n in range(newest - programme.downgrade_after_months + 1, newest + 1)]
-    return all(
-        m in history
-        and (state.asset_tier_month is None or m > state.asset_tier_month)
-        and rank(programme.qualifies_for(history[m])) < rank(state.asset_tier)
-        for m in run)
+    return all(m in assets and (reached is None or m > reached)
+               and rank(programme.qualifies_for(assets[m])) < rank(tier) for m in run)
+
+
+def _newest(override: Override) -> tuple[date, int]:
+    return override.starts_on, override.id
+
+
+def _override_on(overrides: Sequence[Override], ends: Mapping[int, date | None],
+                 day: date) -> Override | None:
+    """The override in force on `day`; should two overlap, the one set last."""
+    covering = [o for o in overrides
+                if o.starts_on <= day and (ends[o.id] is None or day < ends[o.id])]
+    return max(covering, key=_newest) if covering else None
+
+
+def _in_force(changes: Sequence[TierChange], day: date) -> TierChange | None:
+    found = None
+    for change in changes:  # oldest first
+        if change.effective_date > day:
+            break
+        found = change
+    return found
 
 
 def months_below(state: TierState, history: Mapping[Month, Decimal],
@@ -143,38 +224,19 @@ def months_below(state: TierState, history: Mapping[Month, Decimal],
         count += 1
 
 
-def set_override(state: TierState, override: Override, today: date) -> Decision:
-    """A relationship manager sets the tier from today until `override.until`; a newer
-    override replaces an older one."""
+def with_override(facts: TierFacts, override: Override) -> TierFacts:
+    """A relationship manager sets the tier from today (`override.starts_on`) until
+    `override.until`; it replaces the override in force, which ends today."""
+    today = override.starts_on
     if override.until < today:
         raise ValueError("an override must last at least until today")
-    if override.tier == state.tier:
-        return Decision(replace(state, override=override))
-    new = replace(state, tier=override.tier, since=today, override=override)
-    return Decision(new, TierChange(state.tier, override.tier, "manual_override", today,
-                                    override_id=override.id))
+    return replace(facts, overrides=(*_ended(facts.overrides, today), override))
 
 
-def end_override(state: TierState, today: date, *, early: bool = False) -> Decision:
-    """The override ran out (the day after `until`) or was withdrawn (`early`: today);
-    the asset tier applies again."""
-    if state.override is None:
-        return Decision(state)
-    if not early and today <= state.override.until:
-        return Decision(state)
-    effective = today if early else state.override.until + timedelta(days=1)
-    if state.asset_tier == state.tier:
-        return Decision(replace(state, override=None))
-    new = replace(state, tier=state.asset_tier, since=effective, override=None)
-    return Decision(new, TierChange(state.tier, new.tier, "override_ended", effective,
-                                    override_id=state.override.id))
+def without_override(facts: TierFacts, today: date) -> TierFacts:
+    """The override in force is withdrawn: from today the asset tier applies again."""
+    return replace(facts, overrides=_ended(facts.overrides, today))
 
 
-def on_enrolment(history: Mapping[Month, Decimal], enrolled_on: date, today: date,
-                 programme: TierProgramme) -> Decision:
-    """A new member starts at Standard; snapshots that arrived before the enrolment (the
-    two topics are consumed independently) decide at once, from the newest month."""
-    state = TierState.enrolled(enrolled_on)
-    if not history:
-        return Decision(state)
-    return on_snapshot(state, history, max(history), today, programme)
+def _ended(overrides: Sequence[Override], today: date) -> tuple[Override, ...]:
+    return tuple(replace(o, ended_on=today) if o.end(today) is None else o for o in overrides)

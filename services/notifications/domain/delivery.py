@@ -1,11 +1,11 @@
 """What a provider's answer means for a message: sent, retry later, fall back to SMS, or
-fail for good; and how long to wait before the next try."""
+fail for good (`settle`); and how long to wait before the next try."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 Kind = Literal["sent", "transient", "permanent", "fallback"]
@@ -42,7 +42,22 @@ def gives_up(attempts: int, policy: RetryPolicy) -> bool:
     return attempts >= policy.max_attempts
 
 
-def mask_mobile(mobile: str) -> str:
-    """+8613812341234 -> 138****1234: what logs, events and screens may show."""
-    digits = mobile.removeprefix("+86")
-    return f"{digits[:3]}****{digits[-4:]}"
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A message after its provider calls: sent, queued again for a retry, or failed."""
+
+    state: Literal["sent", "queued", "failed"]
+    not_before: datetime
+    reason: str | None = None
+
+
+def settle(result: Result, attempts: int, policy: RetryPolicy, now: datetime,
+           rng: random.Random | None = None) -> Settled:
+    """The final call's `result` after `attempts` calls in all."""
+    if result.kind == "sent":
+        return Settled("sent", now)
+    if result.kind == "transient" and not gives_up(attempts, policy):
+        return Settled("queued", now + backoff(attempts, policy, rng))
+    return Settled("failed", now,
+                   result.reason if result.kind == "permanent" else "retries_exhausted")

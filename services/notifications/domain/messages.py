@@ -1,4 +1,5 @@
-"""Which events a member hears about, as which template, with which facts.
+"""Which events a member hears about, as which template, with which facts; where a new
+message goes (consent, closure, quiet hours and the cap); how its text is rendered.
 
 Facts are plain JSON values (no personal data); they are stored with the message and
 formatted for the member's language when it is rendered.
@@ -8,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from contracts.accounts.v1 import MemberTierChanged
 from contracts.points.v1 import PointsExpiringSoon
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
+from contracts.tiers import Tier, rank
 
-from .templates import Language
+from .schedule import Rules, plan
+from .templates import Category, Language, Recipient, Template, render
 
-TIER_ORDER = ("standard", "gold", "oto_fortune", "private_banking")
-TIER_NAMES: dict[Language, dict[str, str]] = {
+#: How each tier reads in a message.
+TIER_NAMES: dict[Language, dict[Tier, str]] = {
     "zh-CN": {"standard": "普通", "gold": "金卡", "oto_fortune": "沃德财富",
               "private_banking": "私人银行"},
     "en-US": {"standard": "Standard", "gold": "Gold", "oto_fortune": "OTO Fortune",
@@ -41,7 +44,7 @@ def intent_for(event: Any, cause_id: str) -> Intent | None:
     if isinstance(event, MemberTierChanged):
         if event.new_tier == event.old_tier:
             return None
-        up = TIER_ORDER.index(event.new_tier) > TIER_ORDER.index(event.old_tier)
+        up = rank(event.new_tier) > rank(event.old_tier)
         return Intent(event.member_id, "tier_upgraded" if up else "tier_downgraded", cause_id,
                       {"tier": event.new_tier, "effective_date": event.effective_date.isoformat()})
     if isinstance(event, RedemptionConfirmed):
@@ -88,3 +91,39 @@ def consent_missing(category: str, contact: Mapping | None) -> bool:
     if category == "marketing":
         return contact is None or not contact["marketing_consent"]
     return contact is not None and not contact["service_consent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a new message goes in the log: queued until `not_before`, or never sent."""
+
+    state: Literal["queued", "skipped", "capped"]
+    not_before: datetime
+    #: The member's local day it counts against the cap (None: uncounted).
+    day: date | None = None
+    reason: str | None = None
+
+
+def place(category: Category, contact: Mapping | None, closed: bool,
+          counted: dict[date, int], now: datetime, rules: Rules) -> Placement:
+    """A closed member hears nothing, a missing consent skips the message, the rest is
+    planned around quiet hours and the daily cap (`counted` is updated, see `plan`)."""
+    if closed:
+        return Placement("skipped", now, reason="member_closed")
+    if consent_missing(category, contact):
+        return Placement("skipped", now, reason="no_consent")
+    slot = plan(category, now, counted, rules)
+    if slot.state == "capped":
+        return Placement("capped", slot.not_before, slot.day, "daily_cap")
+    return Placement("queued", slot.not_before, slot.day)
+
+
+def render_body(template: Template, facts: Mapping[str, Any], family_name: str, gender: str,
+                language: str, sign_name: str) -> dict[str, Any]:
+    """The message's text as stored in the log (`messages.body`)."""
+    recipient = Recipient(family_name=family_name, gender=gender,  # type: ignore[arg-type]
+                          language=language)  # type: ignore[arg-type]
+    rendered = render(template, recipient, values_for(dict(facts), recipient.language),
+                      sign_name)
+    return {"sms_text": rendered.sms_text, "sms_params": rendered.sms_params,
+            "wechat_fields": rendered.wechat_fields}

@@ -89,6 +89,12 @@ def summary_day(earned_at: datetime, rules: Rules) -> date:
     return local.date() + timedelta(days=1) if local.time() >= rules.summary_at else local.date()
 
 
+def last_summary_day(now: datetime, rules: Rules) -> date:
+    """The latest day whose summary is due at `now`: today's from `summary_at` on."""
+    local = now.astimezone(rules.zone)
+    return local.date() if local.time() >= rules.summary_at else local.date() - timedelta(days=1)
+
+
 def summary_time(day: date, rules: Rules) -> datetime:
     return datetime.combine(day, rules.summary_at, tzinfo=rules.zone)
 
@@ -101,3 +107,14 @@ def is_birthday(birth_date: date, today: date) -> bool:
         except ValueError:
             return (today.month, today.day) == (2, 28)
     return (birth_date.month, birth_date.day) == (today.month, today.day)
+
+
+def greets_feb_29(today: date) -> bool:
+    """On 28 February of a year without 29 February, those born on it are greeted too."""
+    if (today.month, today.day) != (2, 28):
+        return False
+    try:
+        date(today.year, 2, 29)
+    except ValueError:
+        return True
+    return False

@@ -1,5 +1,5 @@
-"""How many points a purchase earns. Pure: the caller supplies the member's tier and the
-bonus points already earned in the purchase's month.
+"""How many points a purchase earns. Pure: `earn` is given the member's tier and the bonus
+points already earned in the purchase's month; `Accrual` keeps both for a batch.
 
 1 point per whole CNY; a bonus category and the tier multiply it (then any campaign), the
 product is floored; at most `per_transaction` points per purchase; the points above base
@@ -9,12 +9,15 @@ product is floored; at most `per_transaction` points per purchase; the points ab
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from .rules import DEFAULT_TIER, BonusCategory, EarningRules, ExcludedCategory, Tier
+from contracts.tiers import ENROLMENT_TIER, Tier
+
+from .ledger import MemberLedger
+from .rules import BonusCategory, EarningRules, ExcludedCategory
 
 #: Shown for a purchase no multiplier applied to (an excluded category earns nothing).
 NO_MULTIPLIER = Decimal("1.0")
@@ -85,18 +88,42 @@ def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
                    expiry, month)
 
 
+@dataclass(slots=True)
+class Accrual:
+    """A batch's purchases earning, in order: each uses up what is left of its month's bonus
+    allowance and credits the member's ledger. Records every evaluated purchase (zero points
+    included) in `earned`, for the SQL layer to write."""
+
+    rules: EarningRules
+    #: Each member's (effective date, tier) pairs, oldest first.
+    tiers: Mapping[str, Sequence[tuple[date, Tier]]]
+    #: Bonus points earned so far by (member, first day of month).
+    bonus_used: dict[tuple[str, date], int]
+    earned: list[tuple[Purchase, Earning]] = field(default_factory=list)
+
+    def earn(self, purchase: Purchase, ledger: MemberLedger) -> Earning:
+        local = purchase.posted_at.astimezone(self.rules.zone)
+        key = (purchase.member_id, _month_of(local))
+        tier = tier_on(self.tiers.get(purchase.member_id, ()), local.date())
+        earning = earn(purchase, tier, self.bonus_used.get(key, 0), self.rules,
+                       member_closed=ledger.closed)
+        if earning.bonus:
+            self.bonus_used[key] = self.bonus_used.get(key, 0) + earning.bonus
+        if earning.points:
+            ledger.credit("earn", purchase.transaction_id, earning.points, earning.expires_on,
+                          purchase.posted_at)
+        self.earned.append((purchase, earning))
+        return earning
+
+
 def tier_on(history: Sequence[tuple[date, Tier]], day: date) -> Tier:
     """The tier in force on `day`, from (effective date, tier) pairs sorted by date."""
-    tier = DEFAULT_TIER
+    tier = ENROLMENT_TIER
     for effective, changed_to in history:
         if effective > day:
             break
         tier = changed_to
     return tier
-
-
-def local_date(at: datetime, rules: EarningRules) -> date:
-    return at.astimezone(rules.zone).date()
 
 
 def expires_on(earned_at: datetime, rules: EarningRules) -> date:

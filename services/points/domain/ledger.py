@@ -107,6 +107,17 @@ class MemberLedger:
                         self.member_id, -points, at))
         return points
 
+    def expire_due(self, today: date, at: datetime) -> list[tuple[date, int]]:
+        """Every lot past its day (points last through their expiry date) expires:
+        (day, points) of each, oldest first."""
+        due = sorted(day for day, points in self.lots.items() if day < today and points > 0)
+        return [(day, self.expire(day, at)) for day in due]
+
+    def close(self, at: datetime) -> int:
+        """The member left: what remains is forfeited, once (closing again, e.g. re-sent
+        under a new event id, forfeits nothing). Returns the points forfeited."""
+        return 0 if self.closed else self.forfeit(self.member_id, at)
+
     def forfeit(self, reference: str, at: datetime) -> int:
         """The member closed: every remaining point goes (a debt stays as it is)."""
         self.closed = True

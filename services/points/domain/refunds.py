@@ -1,15 +1,23 @@
-"""How many points a refund takes back.
+"""How many points a refund takes back, and a purchase's refunds so far.
 
 Proportional and cumulative: after refunds totalling R of a purchase of spend S that earned
 E points, floor(E * min(R, S) / S) points are reversed in all. Each refund reverses the
 difference from what earlier refunds reversed, so however a refund is split the total is
 the same, and it never exceeds E (a refund above the spend counts as the whole spend).
+
+A closed member's points were all forfeited when they left, these included: a refund after
+that takes nothing back (a debt in a closed ledger could never be paid), so the closed
+ledger stays at zero.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+
+from .ledger import MemberLedger
 
 
 def points_to_reverse(earned: int, spend: Decimal, refunded_before: Decimal,
@@ -19,3 +27,42 @@ def points_to_reverse(earned: int, spend: Decimal, refunded_before: Decimal,
     refunded = min(refunded_before + amount, spend)
     due = math.floor(earned * refunded / spend)
     return max(0, due - reversed_before)
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """A refund applied to its purchase, and the points it took back (maybe none)."""
+
+    refund_id: str
+    transaction_id: str
+    #: The purchase's member (whom the points were credited to).
+    member_id: str
+    amount: Decimal
+    points: int
+    at: datetime
+
+
+@dataclass(slots=True)
+class Refundable:
+    """A purchase that refunds may reverse: what it earned, and what was refunded so far."""
+
+    transaction_id: str
+    member_id: str
+    spend: Decimal
+    earned: int
+    expires_on: date
+    refunded: Decimal
+    reversed: int
+
+    def refund(self, ledger: MemberLedger, refund_id: str, amount: Decimal,
+               at: datetime) -> Reversal:
+        """Take back the refund's share of the points, from `ledger` (the member's), first
+        from the purchase's own lot; nothing once the member has closed. Later refunds of
+        the purchase see this one."""
+        points = 0 if ledger.closed else points_to_reverse(
+            self.earned, self.spend, self.refunded, self.reversed, amount)
+        self.refunded += amount
+        self.reversed += points
+        if points:
+            ledger.reverse(refund_id, points, self.expires_on, at)
+        return Reversal(refund_id, self.transaction_id, self.member_id, amount, points, at)

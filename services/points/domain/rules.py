@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -22,10 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-Tier = Literal["standard", "gold", "oto_fortune", "private_banking"]
-TIERS: tuple[Tier, ...] = ("standard", "gold", "oto_fortune", "private_banking")
-#: A member's tier until the accounts service tells us otherwise.
-DEFAULT_TIER: Tier = "standard"
+from contracts.tiers import TIERS, Tier
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")]
 _MCC_OR_RANGE = re.compile(r"([0-9]{4})(?:-([0-9]{4}))?")

@@ -1,2 +1,3 @@
-"""Batch handlers, one per input topic: events in, pure rules (domain/), set-wise writes
-(sql/), events out. Each runs inside its batch's one transaction (runtime.consumer)."""
+"""One module per input (consumed topic or job): load (sql/), decide (domain/), save
+(sql/), emit (the unit of work). A consumer handler runs inside its batch's one
+transaction (runtime.consumer)."""

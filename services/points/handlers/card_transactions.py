@@ -1,143 +1,123 @@
-"""Card transactions -> points: purchases earn, refunds reverse. One batch, one transaction
-(runtime.consumer), after the inbox has dropped redelivered events.
+"""Card transactions -> points: purchases earn (domain/earning.py), refunds reverse
+(domain/refunds.py). One batch, one transaction (runtime.consumer), after the inbox has
+dropped redelivered events.
 
 Purchases are applied before refunds, so a refund in the same batch as its purchase finds
-it. A refund whose purchase has not arrived is parked and applied when it does; a job sends
-those that waited too long to the dead-letter topic (jobs.py).
+it. A refund whose purchase has not arrived is parked and applied when it does; the expiry
+job dead-letters those that waited too long for operations (handlers/expiry.py), and they
+stay parked: a purchase arriving later still applies them, once (the refund id is recorded,
+so a replayed dead letter is a refund already known).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-
-import asyncpg
 
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
-from contracts.envelope import Envelope
 from contracts.points.v1 import Calculation, PointsEarned, PointsReversed
-from runtime.consumer import Inbound, Outcome, Outgoing
+from runtime.consumer import Inbound
+from runtime.unit_of_work import UnitOfWork
 
-from ..domain.earning import Earning, Purchase, bonus_month, earn, local_date, tier_on
+from ..domain.earning import Accrual, Earning, Purchase, bonus_month
 from ..domain.ledger import MemberLedger
-from ..domain.refunds import points_to_reverse
+from ..domain.refunds import Reversal
 from ..domain.rules import EarningRules
-from ..sql import earning as sql
-from ..sql import ledger
+from ..sql import earning, ledger, members, refunds
 
 log = logging.getLogger(__name__)
 
 
 class OnCardTransactions:
+    """Earns points on purchases and reverses them on refunds."""
+
     def __init__(self, rules: EarningRules) -> None:
         self.rules = rules
 
-    async def __call__(self, conn: asyncpg.Connection, batch: list[Inbound]) -> Outcome:
-        purchases = await self._first_time_purchases(conn, [
+    async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
+        conn = uow.conn
+        purchases = await _first_time_purchases(conn, [
             i for i in batch if isinstance(i.event, CardTransactionPosted)])
-        refunds = await self._first_time_refunds(conn, [
+        refunded = await _first_time_refunds(conn, [
             i for i in batch if isinstance(i.event, CardTransactionRefunded)])
-        waiting = await sql.take_waiting_refunds(conn, [p.transaction_id for _, p in purchases])
-        refunds = [*map(_unparked, waiting), *refunds]
+        if purchases:  # after the check above: a waiting refund re-sent is not new
+            waiting, handed_over = await refunds.take_waiting(
+                conn, [p.transaction_id for _, p in purchases])
+            refunded = [*waiting, *refunded]
+            for row in handed_over:
+                log.warning("refund %s (dead-lettered %s: its purchase was late) applied now"
+                            " that its purchase came", row["refund_id"],
+                            row["dead_lettered_at"].isoformat())
         ledgers = await ledger.load(conn, [p.member_id for _, p in purchases]
-                                    + [i.event.customer_id for i in refunds])
-        outcome = Outcome()
-        outcome.events += await self._earn(conn, purchases, ledgers)
-        outcome.events += await self._reverse(conn, refunds, ledgers)
+                                    + [i.event.customer_id for i in refunded])
+        if purchases:
+            await self._earn(uow, purchases, ledgers)
+        if refunded:
+            await _reverse(uow, refunded, ledgers)
         await ledger.save(conn, ledgers.values())
-        return outcome
 
-    # ------------------------------------------------------------------ purchases
-
-    async def _earn(self, conn, purchases: list[tuple[Inbound, Purchase]],
-                    ledgers: dict[str, MemberLedger]) -> list[Outgoing]:
-        if not purchases:
-            return []
-        members = sorted({p.member_id for _, p in purchases})
-        tiers = await sql.tier_history(conn, members)
+    async def _earn(self, uow: UnitOfWork, purchases: list[tuple[Inbound, Purchase]],
+                    ledgers: dict[str, MemberLedger]) -> None:
         months = sorted({(p.member_id, bonus_month(p.posted_at, self.rules))
                          for _, p in purchases})
-        bonus_used = await sql.monthly_bonus_used(conn, months)
+        accrual = Accrual(self.rules,
+                          await members.tier_history(uow.conn, sorted({m for m, _ in months})),
+                          await earning.monthly_bonus_used(uow.conn, months))
+        for inbound, purchase in purchases:  # in order: each uses up the month's bonus cap
+            uow.emit(points_earned(purchase, accrual.earn(purchase, ledgers[purchase.member_id])),
+                     inbound)
+        await earning.record_earnings(uow.conn, accrual.earned)
 
-        earned, events = [], []
-        for inbound, purchase in purchases:  # in order: each purchase uses up the month's cap
-            account = ledgers[purchase.member_id]
-            key = (purchase.member_id, bonus_month(purchase.posted_at, self.rules))
-            tier = tier_on(tiers.get(purchase.member_id, []),
-                           local_date(purchase.posted_at, self.rules))
-            earning = earn(purchase, tier, bonus_used.get(key, 0), self.rules,
-                           member_closed=account.closed)
-            bonus_used[key] = bonus_used.get(key, 0) + earning.bonus
-            if earning.points:
-                account.credit("earn", purchase.transaction_id, earning.points,
-                               earning.expires_on, purchase.posted_at)
-            earned.append((purchase, earning))
-            events.append(Outgoing(points_earned(purchase, earning), cause=inbound))
-        await sql.record_earnings(conn, earned)
-        return events
 
-    async def _first_time_purchases(self, conn: asyncpg.Connection, batch: list[Inbound]
-                                    ) -> list[tuple[Inbound, Purchase]]:
-        """Drop purchases already earned on: core banking re-sending a transaction under a
-        new event id must not credit it twice (the inbox only knows event ids)."""
-        seen = await sql.earned_transactions(conn, [i.event.transaction_id for i in batch])
-        return [(inbound, Purchase(
-                    transaction_id=tx.transaction_id, member_id=tx.customer_id,
-                    mcc=tx.merchant.mcc, spend_cny=tx.settlement_amount, posted_at=tx.posted_at))
-                for inbound in _first_time(batch, seen, "transaction_id", "earned points")
-                for tx in [inbound.event]]
+async def _reverse(uow: UnitOfWork, batch: list[Inbound[CardTransactionRefunded]],
+                   ledgers: dict[str, MemberLedger]) -> None:
+    purchases = await refunds.refundable(uow.conn, [i.event.original_transaction_id
+                                                    for i in batch])
+    # A refund naming another customer than its purchase's (rare) reverses the purchase's
+    # member's points: their ledger too.
+    if others := {p.member_id for p in purchases.values()} - ledgers.keys():
+        ledgers.update(await ledger.load(uow.conn, others))
+    applied: list[Reversal] = []
+    parked: list[Inbound] = []
+    for inbound in batch:
+        refund: CardTransactionRefunded = inbound.event
+        purchase = purchases.get(refund.original_transaction_id)
+        if purchase is None:
+            parked.append(inbound)
+            continue
+        if purchase.member_id != refund.customer_id:
+            log.error("refund %s names customer %s, its purchase belongs to another one;"
+                      " applied to the purchase's member", refund.refund_id, refund.customer_id)
+        reversal = purchase.refund(ledgers[purchase.member_id], refund.refund_id,
+                                   refund.refund_amount, refund.refunded_at)
+        applied.append(reversal)
+        if reversal.points:
+            uow.emit(PointsReversed(
+                member_id=reversal.member_id, refund_id=reversal.refund_id,
+                transaction_id=reversal.transaction_id, points=reversal.points,
+                reversed_at=reversal.at), inbound)
+    await refunds.record_refunds(uow.conn, applied)
+    await refunds.park(uow.conn, parked)
 
-    # ------------------------------------------------------------------ refunds
 
-    async def _reverse(self, conn, refunds: list[Inbound],
-                       ledgers: dict[str, MemberLedger]) -> list[Outgoing]:
-        if not refunds:
-            return []
-        purchases = await sql.refundable(conn, [i.event.original_transaction_id
-                                                for i in refunds])
-        applied, parked, events = [], [], []
-        for inbound in refunds:
-            refund: CardTransactionRefunded = inbound.event
-            purchase = purchases.get(refund.original_transaction_id)
-            if purchase is None:
-                parked.append(_parked(inbound))
-                continue
-            if purchase.member_id != refund.customer_id:
-                log.error("refund %s names customer %s, its purchase belongs to another one;"
-                          " applied to the purchase's member", refund.refund_id,
-                          refund.customer_id)
-            points = points_to_reverse(purchase.earned, purchase.spend, purchase.refunded,
-                                       purchase.reversed, refund.refund_amount)
-            # Later refunds of the same purchase in this batch see this one.
-            purchases[refund.original_transaction_id] = replace(
-                purchase, refunded=purchase.refunded + refund.refund_amount,
-                reversed=purchase.reversed + points)
-            applied.append((refund.refund_id, refund.original_transaction_id, purchase.member_id,
-                            refund.refund_amount, points, refund.refunded_at))
-            if points:
-                account = ledgers.get(purchase.member_id) or await self._late_ledger(
-                    conn, ledgers, purchase.member_id)
-                account.reverse(refund.refund_id, points, purchase.expires_on,
-                                refund.refunded_at)
-                events.append(Outgoing(PointsReversed(
-                    member_id=purchase.member_id, refund_id=refund.refund_id,
-                    transaction_id=refund.original_transaction_id, points=points,
-                    reversed_at=refund.refunded_at), cause=inbound))
-        await sql.record_refunds(conn, applied)
-        await sql.park_refunds(conn, parked)
-        return events
+async def _first_time_purchases(conn, batch: list[Inbound]) -> list[tuple[Inbound, Purchase]]:
+    """Drop purchases already earned on: core banking re-sending a transaction under a new
+    event id must not credit it twice (the inbox only knows event ids)."""
+    if not batch:
+        return []
+    seen = await earning.earned_transactions(conn, [i.event.transaction_id for i in batch])
+    return [(inbound, Purchase(
+                transaction_id=tx.transaction_id, member_id=tx.customer_id,
+                mcc=tx.merchant.mcc, spend_cny=tx.settlement_amount, posted_at=tx.posted_at))
+            for inbound in _first_time(batch, seen, "transaction_id", "earned points")
+            for tx in [inbound.event]]
 
-    async def _late_ledger(self, conn, ledgers: dict[str, MemberLedger],
-                           member_id: str) -> MemberLedger:
-        # Only when a refund names another customer than its purchase: rare enough for a
-        # query of its own.
-        ledgers.update(await ledger.load(conn, [member_id]))
-        return ledgers[member_id]
 
-    async def _first_time_refunds(self, conn: asyncpg.Connection,
-                                  batch: list[Inbound]) -> list[Inbound]:
-        seen = await sql.known_refunds(conn, [i.event.refund_id for i in batch])
-        return _first_time(batch, seen, "refund_id", "already recorded")
+async def _first_time_refunds(conn, batch: list[Inbound]) -> list[Inbound]:
+    """Drop refunds already applied or already waiting for their purchase."""
+    if not batch:
+        return []
+    seen = await refunds.known_refunds(conn, [i.event.refund_id for i in batch])
+    return _first_time(batch, seen, "refund_id", "already recorded")
 
 
 def _first_time(batch: list[Inbound], seen: set[str], key: str, known: str) -> list[Inbound]:
@@ -153,19 +133,6 @@ def _first_time(batch: list[Inbound], seen: set[str], key: str, known: str) -> l
         seen.add(business_id)
         fresh.append(inbound)
     return fresh
-
-
-def _parked(inbound: Inbound) -> tuple:
-    headers = inbound.envelope.to_headers()
-    return (inbound.event.refund_id, inbound.event.original_transaction_id,
-            inbound.event.customer_id, inbound.envelope.id,
-            inbound.event.model_dump_json(exclude_none=True).encode(),
-            [name for name, _ in headers], [value for _, value in headers])
-
-
-def _unparked(row) -> Inbound:
-    envelope = Envelope.from_headers(zip(row["header_names"], row["header_values"], strict=True))
-    return Inbound(CardTransactionRefunded.model_validate_json(row["payload"]), envelope)
 
 
 def points_earned(purchase: Purchase, earning: Earning) -> PointsEarned:

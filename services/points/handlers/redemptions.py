@@ -1,24 +1,26 @@
-"""Redemptions from rewards: a points-paid redemption asks for a debit, which is made when
-the member's unexpired points cover it and rejected otherwise; a cancelled redemption gets
-its points back, into the lots they came from.
+"""Redemptions from rewards -> debits: a points-paid redemption asks for a debit, which the
+book (domain/debits.py) makes or rejects; a cancelled redemption gets its points back
+(forfeited at once if the member has closed).
 
-One decision per redemption id, whatever is re-sent. The member's balance row is locked
-for the batch (sql/ledger.py), so however many debits arrive at once, from however many
-instances, none overdraws.
+The member's balance row is locked for the batch (sql/ledger.py), so however many debits
+arrive at once, from however many instances, none overdraws.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
 
-import asyncpg
-
-from contracts.points.v1 import PointsDebited, PointsDebitRejected, PointsRefunded
+from contracts.points.v1 import (
+    PointsDebited,
+    PointsDebitRejected,
+    PointsForfeited,
+    PointsRefunded,
+)
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
-from runtime.consumer import Inbound, Outcome, Outgoing
+from runtime.consumer import Inbound
+from runtime.unit_of_work import UnitOfWork
 
-from ..domain.ledger import MemberLedger
+from ..domain.debits import DebitBook
 from ..domain.rules import EarningRules
 from ..sql import ledger
 from ..sql import redemptions as sql
@@ -27,84 +29,57 @@ log = logging.getLogger(__name__)
 
 
 class OnRedemptions:
-    def __init__(self, rules: EarningRules) -> None:
-        self.rules = rules  # for the programme's time zone: what "today" is for expiry
+    """Debits points for points-paid redemptions (or rejects them) and refunds cancelled ones."""
 
-    async def __call__(self, conn: asyncpg.Connection, batch: list[Inbound]) -> Outcome:
+    def __init__(self, rules: EarningRules) -> None:
+        self.zone = rules.zone  # what "today" is for expiry
+
+    async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
         requests = [i for i in batch
                     if isinstance(i.event, RedemptionRequested) and i.event.points > 0]
         cancels = [i for i in batch
                    if isinstance(i.event, RedemptionCancelled) and i.event.points_to_refund > 0]
         if not requests and not cancels:
-            return Outcome()
-        ids = [i.event.redemption_id for i in requests + cancels]
-        ledgers = await ledger.load(conn, [i.event.member_id for i in requests + cancels],
+            return
+        ledgers = await ledger.load(uow.conn, [i.event.member_id for i in requests + cancels],
                                     open_missing=False)
-        decided = {k: dict(v) for k, v in (await sql.decided(conn, ids)).items()}
-        outcome = Outcome()
-        outcome.events += await self._debit(conn, requests, ledgers, decided)
-        outcome.events += await self._refund(conn, cancels, ledgers, decided)
-        await ledger.save(conn, ledgers.values())
-        return outcome
-
-    async def _debit(self, conn, requests: list[Inbound], ledgers: dict[str, MemberLedger],
-                     decided: dict[str, dict]) -> list[Outgoing]:
-        rows, taken, events = [], [], []
+        book = DebitBook(ledgers, await sql.decided(
+            uow.conn, [i.event.redemption_id for i in requests + cancels],
+            lots_of=[i.event.redemption_id for i in cancels]))
         for inbound in requests:
-            request: RedemptionRequested = inbound.event
-            if request.redemption_id in decided:
-                log.warning("redemption %s already decided; event %s ignored",
-                            request.redemption_id, inbound.envelope.id)
-                continue
-            account = ledgers.get(request.member_id)
-            today = request.requested_at.astimezone(self.rules.zone).date()
-            available = account.available(today) if account else 0
-            reason = ("unknown_member" if account is None else
-                      "member_closed" if account.closed else
-                      "insufficient_points" if available < request.points else None)
-            decided[request.redemption_id] = {"outcome": "rejected" if reason else "debited"}
-            rows.append((request.redemption_id, request.member_id, request.points,
-                         "rejected" if reason else "debited", reason))
-            if reason:
-                events.append(Outgoing(PointsDebitRejected(
-                    member_id=request.member_id, debit_id=request.redemption_id,
-                    points_requested=request.points, reason=reason,
-                    available=account.balance if account else 0,
-                    rejected_at=request.requested_at), cause=inbound))
-                continue
-            lots = account.debit(request.redemption_id, request.points, today,
-                                 request.requested_at)
-            decided[request.redemption_id]["taken"] = lots
-            taken += [(request.redemption_id, request.member_id, day, points)
-                      for day, points in lots.items()]
-            events.append(Outgoing(PointsDebited(
-                member_id=request.member_id, debit_id=request.redemption_id,
-                points=request.points, balance_after=account.balance,
-                debited_at=request.requested_at), cause=inbound))
-        await sql.record_decisions(conn, rows, taken)
-        return events
-
-    async def _refund(self, conn, cancels: list[Inbound], ledgers: dict[str, MemberLedger],
-                      decided: dict[str, dict]) -> list[Outgoing]:
-        if not cancels:
-            return []
-        stored = await sql.lots_taken(conn, [i.event.redemption_id for i in cancels])
-        refunded, events = [], []
+            self._debit(uow, book, inbound)
         for inbound in cancels:
             cancel: RedemptionCancelled = inbound.event
-            debit = decided.get(cancel.redemption_id)
-            if debit is None or debit["outcome"] != "debited" or debit.get("refunded_at"):
+            points = book.cancel(cancel.redemption_id, cancel.member_id, cancel.cancelled_at)
+            if points is None:
                 log.info("redemption %s cancelled with nothing to refund (%s)",
-                         cancel.redemption_id,
-                         "no debit" if debit is None else debit.get("refunded_at") or "rejected")
+                         cancel.redemption_id, book.state(cancel.redemption_id))
                 continue
-            lots: dict[date, int] = debit.get("taken") or stored[cancel.redemption_id]
-            points = ledgers[cancel.member_id].refund(cancel.redemption_id, lots,
-                                                      cancel.cancelled_at)
-            debit["refunded_at"] = cancel.cancelled_at
-            refunded.append(cancel.redemption_id)
-            events.append(Outgoing(PointsRefunded(
+            uow.emit(PointsRefunded(
                 member_id=cancel.member_id, debit_id=cancel.redemption_id, points=points,
-                refunded_at=cancel.cancelled_at), cause=inbound))
-        await sql.mark_refunded(conn, refunded)
-        return events
+                refunded_at=cancel.cancelled_at), inbound)
+            if forfeited := book.forfeited.get(cancel.redemption_id):  # the member left
+                uow.emit(PointsForfeited(
+                    member_id=cancel.member_id, points=forfeited, reason="member_closed",
+                    forfeited_at=cancel.cancelled_at), inbound)
+        await sql.save(uow.conn, book)
+        await ledger.save(uow.conn, ledgers.values())
+
+    def _debit(self, uow: UnitOfWork, book: DebitBook, inbound: Inbound) -> None:
+        request: RedemptionRequested = inbound.event
+        decision = book.request(request.redemption_id, request.member_id, request.points,
+                                request.requested_at.astimezone(self.zone).date(),
+                                request.requested_at)
+        if decision is None:
+            log.warning("redemption %s already decided; event %s ignored",
+                        request.redemption_id, inbound.envelope.id)
+        elif decision.debit.reason:
+            uow.emit(PointsDebitRejected(
+                member_id=request.member_id, debit_id=request.redemption_id,
+                points_requested=request.points, reason=decision.debit.reason,
+                available=decision.balance, rejected_at=request.requested_at), inbound)
+        else:
+            uow.emit(PointsDebited(
+                member_id=request.member_id, debit_id=request.redemption_id,
+                points=request.points, balance_after=decision.balance,
+                debited_at=request.requested_at), inbound)

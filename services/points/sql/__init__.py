@@ -1,2 +1,3 @@
-"""All the points service's SQL. Every call handles a whole batch: one statement (or COPY)
-per table, rows sorted by key so concurrent transactions lock in the same order."""
+"""All the points service's SQL, one module per group of tables. Every call handles a whole
+batch: one statement (or COPY) per table, rows sorted by key so concurrent transactions
+lock in the same order."""

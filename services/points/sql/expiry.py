@@ -1,36 +1,59 @@
-"""SQL of the daily expiry job."""
+"""SQL of the expiry job: due lots a chunk at a time, the members of a chunk nobody else
+holds, and the expiring-soon announcements."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import asyncpg
 
+#: Where a walk over the due lots starts: before every (expiry date, member).
+START: tuple[date, str] = (date.min, "")
 
-async def try_job_lock(conn: asyncpg.Connection, job: str) -> bool:
-    """Only one instance runs a job at a time: a lock held until the transaction ends."""
-    return await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", job)
+# Keyset over lots_due_members (expires_on, member_id): each chunk reads on from the last.
+_DUE = """
+SELECT expires_on, member_id FROM lots
+WHERE expires_on < $1 AND remaining > 0 AND (expires_on, member_id) > ($2, $3)
+ORDER BY expires_on, member_id LIMIT $4
+"""
 
 
-async def members_with_lots_due(conn: asyncpg.Connection, today: date, limit: int) -> list[str]:
-    """Members holding points whose expiry date has passed (the lot expires after its day)."""
+async def due_lots(conn: asyncpg.Connection, today: date, after: tuple[date, str],
+                   limit: int) -> tuple[list[str], tuple[date, str]]:
+    """Members holding points past their expiry date (a lot expires after its day), the
+    next `limit` lots after `after`; and where the next chunk starts."""
+    rows = await conn.fetch(_DUE, today, *after, limit)
+    if not rows:
+        return [], after
+    return sorted({row["member_id"] for row in rows}), tuple(rows[-1])
+
+
+async def lock_free(conn: asyncpg.Connection, member_ids: Sequence[str]) -> list[str]:
+    """Lock the members' ledgers (their balance rows, as every writer does) that no other
+    transaction holds; the others are skipped (another instance of the job, or a consumer,
+    is writing them)."""
     rows = await conn.fetch(
-        "SELECT DISTINCT member_id FROM lots WHERE expires_on < $1 AND remaining > 0"
-        " ORDER BY member_id LIMIT $2", today, limit)
+        "SELECT b.member_id FROM unnest($1::text[]) AS m (member_id)"
+        " JOIN balances b USING (member_id) ORDER BY b.member_id FOR UPDATE OF b SKIP LOCKED",
+        list(member_ids))
     return [row[0] for row in rows]
 
 
 _ANNOUNCE = """
 INSERT INTO expiry_notices (member_id, expires_on, points)
-SELECT member_id, expires_on, remaining FROM lots
-WHERE expires_on BETWEEN $1 AND $2 AND remaining > 0
-ORDER BY member_id, expires_on
+SELECT member_id, expires_on, remaining FROM lots l
+WHERE expires_on BETWEEN $1 AND $2 AND remaining > 0 AND NOT EXISTS (
+    SELECT 1 FROM expiry_notices n
+    WHERE n.member_id = l.member_id AND n.expires_on = l.expires_on)
+ORDER BY expires_on, member_id LIMIT $3
 ON CONFLICT (member_id, expires_on) DO NOTHING
 RETURNING member_id, expires_on, points
 """
 
 
-async def announce(conn: asyncpg.Connection, today: date,
-                   until: date) -> list[asyncpg.Record]:
-    """Lots expiring in [today, until] not yet announced, now recorded as announced."""
-    return await conn.fetch(_ANNOUNCE, today, until)
+async def announce(conn: asyncpg.Connection, today: date, until: date,
+                   limit: int) -> list[asyncpg.Record]:
+    """Up to `limit` lots expiring in [today, until] not yet announced, now recorded as
+    announced (a lot another transaction is announcing is left to it)."""
+    return await conn.fetch(_ANNOUNCE, today, until, limit)

@@ -3,11 +3,17 @@
 Every writer locks the balances of the members it touches first, in member order, before it
 reads their lots: the balance row is the member's lock, so two transactions (an earning
 batch and a debit batch, or two instances during a rebalance) never interleave on a member.
+
+A member's first purchase creates that row, which no other transaction sees before it
+commits; a tier change must not miss that purchase (it re-rates what was earned before it
+was recorded). So a transaction opening a ledger also takes the member's advisory lock
+(shared), and a tier change takes it exclusively (`lock_members`) before anything else:
+whichever commits first, the other sees what it did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import asyncpg
 
@@ -18,13 +24,17 @@ def member_account(member_id: str) -> str:
     return f"member:{member_id}"
 
 
-_OPEN = """
+# Advisory locks are database-wide: the key names the schema (tests run many side by side).
+_MEMBER_KEY = "hashtextextended(current_schema() || '.member:' || member_id, 0)"
+_OPEN = f"""
 WITH m AS (SELECT DISTINCT unnest($1::text[]) AS member_id ORDER BY 1),
      opened AS (INSERT INTO accounts (id, kind, member_id)
                 SELECT 'member:' || member_id, 'member', member_id FROM m
-                ON CONFLICT (id) DO NOTHING)
-INSERT INTO balances (member_id, points) SELECT member_id, 0 FROM m
-ON CONFLICT (member_id) DO NOTHING
+                ON CONFLICT (id) DO NOTHING),
+     new AS (INSERT INTO balances (member_id, points) SELECT member_id, 0 FROM m
+             ON CONFLICT (member_id) DO NOTHING RETURNING member_id)
+SELECT count(pg_advisory_xact_lock_shared({_MEMBER_KEY}))
+FROM (SELECT member_id FROM new ORDER BY 1) n
 """
 # Joins with unnest rather than `= ANY($1)`: a generic plan made while a table was small may
 # scan it, and a scan tests each row against the whole array (500 ids) one by one.
@@ -41,15 +51,27 @@ WHERE l.remaining > 0
 """
 
 
+async def lock_members(conn: asyncpg.Connection, member_ids: Iterable[str]) -> None:
+    """Wait for the transactions opening these members' ledgers, and keep those that would
+    open one waiting until this transaction ends (see the module's docstring)."""
+    await conn.execute(
+        f"SELECT count(pg_advisory_xact_lock({_MEMBER_KEY}))"
+        " FROM (SELECT DISTINCT unnest($1::text[]) AS member_id ORDER BY 1) m",
+        list(member_ids))
+
+
 async def load(conn: asyncpg.Connection, member_ids: Iterable[str], *,
-               open_missing: bool = True) -> dict[str, MemberLedger]:
-    """The members' ledgers, locked until the transaction ends. Without `open_missing`, a
-    member the ledger has never seen is left out (a debit for them is rejected)."""
+               open_missing: bool | Collection[str] = True) -> dict[str, MemberLedger]:
+    """The members' ledgers, locked until the transaction ends. A member the ledger has
+    never seen gets an empty one if `open_missing` (or if named in it), else is left out
+    (a debit for them is rejected)."""
     members = sorted(set(member_ids))
     if not members:
         return {}
-    if open_missing:
-        await conn.execute(_OPEN, members)
+    opening = (members if open_missing is True else
+               [m for m in members if m in open_missing] if open_missing else [])
+    if opening:
+        await conn.execute(_OPEN, opening)
     ledgers = {row["member_id"]: MemberLedger(row["member_id"], row["points"],
                                               closed=row["closed"])
                for row in await conn.fetch(_LOCK, members)}
@@ -134,6 +156,16 @@ INVARIANTS: dict[str, str] = {
     "no debit overdrew: a debited member's balance never went below zero by debits": """
         SELECT member_id, points FROM balances b WHERE points < 0 AND NOT EXISTS (
             SELECT 1 FROM transfers t WHERE t.member_id = b.member_id AND t.kind = 'reverse')
+        LIMIT 20""",
+    # Points coming back after closing are forfeited at once; nothing is earned or re-rated.
+    "a closed member holds no points": """
+        SELECT member_id, points FROM balances JOIN closed_members USING (member_id)
+        WHERE points > 0 LIMIT 20""",
+    "every re-rating that moved points has its transfer": """
+        SELECT r.reference, r.points_moved, t.points FROM reratings r
+        LEFT JOIN transfers t ON t.reference = r.reference
+            AND t.kind = CASE WHEN r.points_moved > 0 THEN 'earn' ELSE 'reverse' END
+        WHERE r.points_moved <> 0 AND t.points IS DISTINCT FROM abs(r.points_moved)
         LIMIT 20""",
 }
 

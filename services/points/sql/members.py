@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
 import asyncpg
+
+from contracts.tiers import Tier
 
 _RECORD_TIERS = """
 INSERT INTO member_tiers (member_id, effective_date, tier)
@@ -14,7 +17,8 @@ ON CONFLICT (member_id, effective_date) DO UPDATE SET tier = excluded.tier, reco
 """
 
 
-async def record_tiers(conn: asyncpg.Connection, rows: Sequence[tuple[str, date, str]]) -> None:
+async def record_tiers(conn: asyncpg.Connection,
+                       rows: Sequence[tuple[str, date, Tier]]) -> None:
     """(member_id, effective_date, tier); for one day the last change received wins."""
     latest = {(m, d): t for m, d, t in rows}  # in order: a later change of a day replaces
     keys = sorted(latest)
@@ -30,3 +34,16 @@ async def record_closed(conn: asyncpg.Connection, rows: Sequence[tuple[str, date
             " SELECT * FROM unnest($1::text[], $2::timestamptz[]) ORDER BY 1"
             " ON CONFLICT (member_id) DO NOTHING",
             [r[0] for r in sorted(rows)], [r[1] for r in sorted(rows)])
+
+
+async def tier_history(conn: asyncpg.Connection,
+                       member_ids: Sequence[str]) -> dict[str, list[tuple[date, Tier]]]:
+    """Each member's tiers by effective date, oldest first."""
+    rows = await conn.fetch(
+        "SELECT member_id, effective_date, tier FROM unnest($1::text[]) AS m (member_id)"
+        " JOIN member_tiers USING (member_id) ORDER BY member_id, effective_date",
+        list(member_ids))
+    history: dict[str, list[tuple[date, Tier]]] = defaultdict(list)
+    for row in rows:
+        history[row["member_id"]].append((row["effective_date"], row["tier"]))
+    return history

@@ -1,5 +1,7 @@
 """Lounge entitlements: how many visits a member's tier allows per calendar year, and what
-a visit for some persons takes from the allowance and costs in points.
+a visit for some persons takes from the allowance and costs in points. The one copy of the
+allowance rule: redemptions (`lounge_visit`) and the app's entitlements (`remaining_visits`)
+both use `remaining_visits`.
 
 The allowance follows the tier at the time of the visit; visits already used stay used
 (a downgrade from Gold after two visits leaves none, an upgrade to OTO Fortune adds four).
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contracts.tiers import TIERS, Tier
+
 from .errors import refuse
 
-TIERS = ("standard", "gold", "oto_fortune", "private_banking")
-DEFAULT_TIER = "standard"  # a member the accounts service has not told us about yet
+#: The usage counter lounge visits are kept in (per calendar year, `lounge_period`).
+LOUNGE = "lounge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,7 @@ class Benefits:
     code_minutes: int
     points_per_person: int
     #: Visits per calendar year by tier; None is unlimited.
-    visits_per_year: dict[str, int | None]
+    visits_per_year: dict[Tier, int | None]
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.zone).date()
@@ -54,7 +58,7 @@ def parse_benefits(raw: dict) -> Benefits:
     visits = lounge.get("visits_per_year", {})
     if set(visits) != set(TIERS):
         raise ValueError(f"lounge.visits_per_year must name exactly the tiers {TIERS}")
-    allowance: dict[str, int | None] = {}
+    allowance: dict[Tier, int | None] = {}
     for tier, value in visits.items():
         if value == "unlimited":
             allowance[tier] = None
@@ -66,19 +70,23 @@ def parse_benefits(raw: dict) -> Benefits:
                     visits_per_year=allowance)
 
 
-def lounge_visit(benefits: Benefits, tier: str, used: int, persons: int,
+def remaining_visits(benefits: Benefits, tier: Tier, used: int) -> int | None:
+    """Visits left this year after `used`; None is unlimited."""
+    allowance = benefits.visits_per_year[tier]
+    return None if allowance is None else max(0, allowance - used)
+
+
+def lounge_visit(benefits: Benefits, tier: Tier, used: int, persons: int,
                  allow_points: bool) -> LoungeDecision:
     """What a visit by `persons` takes from the allowance left after `used` visits this
     year, and the points for the persons beyond it (refused unless points may be spent)."""
-    allowance = benefits.visits_per_year[tier]
-    if allowance is None:
-        return LoungeDecision(taken=persons, paid_persons=0, points=0)
-    taken = min(max(0, allowance - used), persons)
+    remaining = remaining_visits(benefits, tier, used)
+    taken = persons if remaining is None else min(remaining, persons)
     paid = persons - taken
     if paid and not allow_points:
         raise refuse("allowance_used_up",
-                      f"{paid} of {persons} persons are beyond this year's lounge visits;"
-                      " send allow_points=true to pay with points")
+                     f"{paid} of {persons} persons are beyond this year's lounge visits;"
+                     " send allow_points=true to pay with points")
     return LoungeDecision(taken=taken, paid_persons=paid,
                           points=paid * benefits.points_per_person)
 

@@ -40,6 +40,19 @@ CODES: dict[str, int] = {
     "timed_out": 422,
 }
 
+#: Why the points service turned a debit down, as the partner reads it.
+REJECTIONS = {
+    "insufficient_points": "the member does not have enough points",
+    "member_closed": "the member's benefits have ended",
+    "unknown_member": "the points service does not know the member",
+    "timed_out": "the points service did not answer in time",
+}
+
 
 def refuse(code: str, message: str) -> Refused:
     return Refused(code, message, CODES[code])
+
+
+def rejected(reason: str) -> Refused:
+    """The refusal a points-paid redemption ends in when the points service rejects it."""
+    return refuse(reason, REJECTIONS.get(reason, reason))

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 
-from .errors import refuse
+from .errors import Refused, refuse
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -47,3 +47,10 @@ def verify(secret: bytes | None, signature: str, method: str, path: str, query: 
     expected = hmac.new(secret or b"\0" * 32, message, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature.lower()) or secret is None:
         raise refuse("invalid_signature", "signature does not match")
+
+
+NONCE_REUSED = "nonce_reused"
+
+
+def nonce_reused() -> Refused:
+    return refuse(NONCE_REUSED, "this nonce was already used with this key")

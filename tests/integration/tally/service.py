@@ -7,16 +7,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
-
-from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
+from contracts.corebanking.v1 import CardTransactionPosted
 from contracts.points.v1 import Calculation, PointsEarned
 from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1
-from runtime.consumer import Inbound, Outcome, Outgoing
+from runtime.consumer import Inbound
 from runtime.service import Service
 from runtime.settings import Settings
-from runtime.subscriber import undecoded
+from runtime.unit_of_work import UnitOfWork
 
 LIMIT = Decimal("1000000")
 
@@ -28,49 +25,41 @@ SET total = spend.total + excluded.total, transactions = spend.transactions + ex
 """
 
 
-async def handle(conn, batch: list[Inbound[CardTransactionPosted]]) -> Outcome:
-    outcome = Outcome()
+async def handle(uow: UnitOfWork, batch: list[Inbound[CardTransactionPosted]]) -> None:
+    """Adds up each customer's spend and earns a point per CNY."""
+    if any(i.event.merchant.name == "SLOW" for i in batch):
+        await asyncio.sleep(0.3)  # a batch still in hand when the group rebalances
     sums: dict[str, tuple[Decimal, int]] = {}
     for inbound in batch:
         tx = inbound.event
         if tx.merchant.name == "BOOM":
             raise RuntimeError("the handler has a bug for this merchant")
         if tx.settlement_amount > LIMIT:
-            outcome.rejected.append((inbound, f"amount {tx.settlement_amount} over limit"))
+            uow.reject(inbound, f"amount {tx.settlement_amount} over limit")
             continue
         total, count = sums.get(tx.customer_id, (Decimal(0), 0))
         sums[tx.customer_id] = (total + tx.settlement_amount, count + 1)
         points = int(tx.settlement_amount)
-        outcome.events.append(Outgoing(PointsEarned(
+        uow.emit(PointsEarned(
             member_id=tx.customer_id, transaction_id=tx.transaction_id, points=points,
             calculation=Calculation(
                 spend_cny=tx.settlement_amount, base_points=points, bonus_points=0,
                 multiplier=Decimal("1.0"), tier="standard", rule_ids=["base"], caps_applied=[]),
             expires_on=date(tx.posted_at.year + 1, 12, 31), earned_at=tx.posted_at,
-        ), cause=inbound))
+        ), inbound)
     keys = sorted(sums)  # sorted: concurrent batches lock rows in the same order
-    await conn.execute(_UPSERT, keys, [sums[k][0] for k in keys], [sums[k][1] for k in keys])
-    return outcome
+    await uow.conn.execute(_UPSERT, keys, [sums[k][0] for k in keys],
+                           [sums[k][1] for k in keys])
 
 
 def build(name: str, topic_prefix: str, settings: Settings | None = None,
           max_records: int = 100) -> Service:
-    settings = settings or Settings()
+    settings = settings or Settings(batch_max_records=max_records, batch_timeout_ms=50)
     service = Service(name, settings=settings, package_dir=Path(__file__).parent,
                       publishes=[POINTS_V1], topic_prefix=topic_prefix)
     service.input_topic = service.topic(CARD_TRANSACTIONS_V1)
-    service.transactions = processor = service.processor(
-        CARD_TRANSACTIONS_V1, group=name, handler=handle,
-        models={CardTransactionPosted.ce_type: CardTransactionPosted},
-        ignored_types={CardTransactionRefunded.ce_type})
-
-    @service.broker.subscriber(service.input_topic, group_id=name, batch=True,
-                               max_records=max_records,
-                               batch_timeout_ms=50, auto_offset_reset="earliest",
-                               ack_policy=AckPolicy.NACK_ON_ERROR, decoder=undecoded)
-    async def card_transactions(message: KafkaMessage) -> None:
-        await processor.consume(message)
-
+    service.transactions = service.subscribe(CARD_TRANSACTIONS_V1, handle,
+                                             consumes=[CardTransactionPosted])
     return service
 
 

@@ -7,9 +7,9 @@ import tomllib
 import pytest
 
 from services.accounts.domain.programme import TierProgramme, parse_programme
-from services.accounts.programme import DEFAULT_FILE
+from services.accounts.settings import DEFAULT_TIERS_FILE
 
-with DEFAULT_FILE.open("rb") as _file:
+with DEFAULT_TIERS_FILE.open("rb") as _file:
     _SHIPPED = tomllib.load(_file)
 
 

@@ -1,24 +1,32 @@
 """The manual override: sets the effective tier until a date, assets decide underneath and
 again from the day after."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from services.accounts.domain.tiers import Override, end_override, on_snapshot, set_override
-from tests.unit.accounts.months import GOLD, PRIVATE, STANDARD, feed
+from services.accounts.domain.tiers import Override, with_override, without_override
+from tests.unit.accounts.months import GOLD, PRIVATE, STANDARD, decide, facts
 
 TODAY = date(2026, 3, 5)
 UNTIL = date(2026, 3, 31)
+GOLD_MEMBER = facts([("2026-01", GOLD)])
 
 
-def gold_member(programme):
-    state, _ = feed(programme, [("2026-01", GOLD)])
-    return state
+def set_override(programme, override: Override, today: date = TODAY):
+    """The gold member gets `override` on `today`."""
+    return decide(programme, GOLD_MEMBER,
+                  with_override(GOLD_MEMBER, replace(override, starts_on=today)), today)
+
+
+def overridden(tier: str, snapshots=(("2026-01", GOLD),)):
+    """The member's facts once an override to `tier` was set on TODAY until UNTIL."""
+    return with_override(facts(list(snapshots)), Override(7, tier, UNTIL, TODAY))
 
 
 def test_an_override_changes_the_tier_from_today(programme):
-    decision = set_override(gold_member(programme), Override(7, "private_banking", UNTIL), TODAY)
+    decision = set_override(programme, Override(7, "private_banking", UNTIL, TODAY))
     assert (decision.state.tier, decision.state.asset_tier) == ("private_banking", "gold")
     assert decision.state.since == TODAY
     change = decision.change
@@ -27,21 +35,34 @@ def test_an_override_changes_the_tier_from_today(programme):
 
 
 def test_an_override_to_the_current_tier_announces_nothing(programme):
-    decision = set_override(gold_member(programme), Override(7, "gold", UNTIL), TODAY)
+    decision = set_override(programme, Override(7, "gold", UNTIL, TODAY))
     assert decision.change is None and decision.state.override is not None
 
 
 def test_an_override_cannot_end_in_the_past(programme):
     with pytest.raises(ValueError):
-        set_override(gold_member(programme), Override(7, "gold", date(2026, 3, 4)), TODAY)
+        set_override(programme, Override(7, "gold", date(2026, 3, 4), TODAY))
 
 
 def test_assets_decide_underneath_an_override_without_announcing(programme):
-    state = set_override(gold_member(programme), Override(7, "oto_fortune", UNTIL), TODAY).state
-    history = {"2026-01": GOLD, "2026-02": PRIVATE}
-    decision = on_snapshot(state, history, "2026-02", TODAY, programme)
+    # March's assets take effect on 1 April, under the override still in force.
+    before = overridden("oto_fortune")
+    decision = decide(programme, before, overridden(
+        "oto_fortune", [("2026-01", GOLD), ("2026-03", PRIVATE)]), TODAY)
     assert decision.change is None
     assert (decision.state.tier, decision.state.asset_tier) == ("oto_fortune", "private_banking")
+
+
+def test_a_late_month_corrects_the_days_before_the_override(programme):
+    """February's assets take effect on 1 March, before the override set on 5 March: those
+    days are corrected, and the override's tier restated as the last word."""
+    before = overridden("oto_fortune")
+    decision = decide(programme, before, overridden(
+        "oto_fortune", [("2026-01", GOLD), ("2026-02", PRIVATE)]), TODAY)
+    assert [(c.old_tier, c.new_tier, c.reason, c.effective_date) for c in decision.changes] == [
+        ("gold", "private_banking", "assets_qualified", date(2026, 3, 1)),
+        ("oto_fortune", "oto_fortune", "manual_override", TODAY)]
+    assert (decision.state.tier, decision.state.since) == ("oto_fortune", TODAY)
 
 
 @pytest.mark.parametrize("today, ends", [
@@ -49,9 +70,8 @@ def test_assets_decide_underneath_an_override_without_announcing(programme):
     (date(2026, 4, 1), True),       # the day after: assets decide again
 ])
 def test_the_override_ends_the_day_after_until(programme, today, ends):
-    state = set_override(gold_member(programme), Override(7, "private_banking", UNTIL),
-                         TODAY).state
-    decision = end_override(state, today)
+    before = overridden("private_banking")
+    decision = decide(programme, before, before, today)
     assert (decision.state.override is None) is ends
     if ends:
         change = decision.change
@@ -60,16 +80,16 @@ def test_the_override_ends_the_day_after_until(programme, today, ends):
 
 
 def test_an_ended_override_is_noticed_by_the_next_snapshot(programme):
-    state = set_override(gold_member(programme), Override(7, "private_banking", UNTIL),
-                         TODAY).state
-    history = {"2026-01": GOLD, "2026-02": STANDARD}
-    decision = on_snapshot(state, history, "2026-02", date(2026, 4, 2), programme)
+    before = overridden("private_banking")
+    decision = decide(programme, before, overridden(
+        "private_banking", [("2026-01", GOLD), ("2026-02", STANDARD)]), date(2026, 4, 2))
     assert decision.state.override is None
     assert (decision.change.new_tier, decision.change.reason) == ("gold", "override_ended")
 
 
 def test_withdrawing_an_override_ends_it_today(programme):
-    state = set_override(gold_member(programme), Override(7, "standard", UNTIL), TODAY).state
-    decision = end_override(state, date(2026, 3, 10), early=True)
+    before = overridden("standard")
+    decision = decide(programme, before, without_override(before, date(2026, 3, 10)),
+                      date(2026, 3, 10))
     assert decision.change.effective_date == date(2026, 3, 10)
     assert decision.state.tier == "gold"

@@ -1,4 +1,4 @@
-"""Contact data at rest: encrypted and bound to its member and field, found by keyed hash,
+"""Contact data at rest: sealed and bound to its member and field, found by keyed hash,
 shown masked; the settings refuse development keys outside development."""
 
 import base64
@@ -8,32 +8,32 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
-from services.accounts.pii import PiiVault, mask_mobile, mask_openid
+from runtime.personal_data import Sealer, lookup_hash, mask_mobile, mask_openid
+from services.accounts.handlers.customers import sealing_context
 from services.accounts.settings import AccountsSettings
 
-VAULT = PiiVault(os.urandom(32), os.urandom(32))
+SEALER, HASH_KEY = Sealer(os.urandom(32)), os.urandom(32)
 MOBILE = "+8613812341234"
 
 
 def test_encryption_round_trips_and_hides_the_value():
-    blob = VAULT.encrypt("C0000000001", "mobile", MOBILE)
+    blob = SEALER.seal(sealing_context("C0000000001", "mobile"), MOBILE)
     assert b"13812341234" not in blob
-    assert VAULT.decrypt("C0000000001", "mobile", blob) == MOBILE
-    assert VAULT.encrypt("C0000000001", "mobile", MOBILE) != blob  # fresh nonce each time
+    assert SEALER.open(sealing_context("C0000000001", "mobile"), blob) == MOBILE
+    assert SEALER.seal(sealing_context("C0000000001", "mobile"), MOBILE) != blob  # fresh nonce
 
 
 @pytest.mark.parametrize("member, field", [("C0000000002", "mobile"),
                                            ("C0000000001", "wechat_openid")])
 def test_a_ciphertext_moved_to_another_member_or_field_does_not_decrypt(member, field):
-    blob = VAULT.encrypt("C0000000001", "mobile", MOBILE)
+    blob = SEALER.seal(sealing_context("C0000000001", "mobile"), MOBILE)
     with pytest.raises(InvalidTag):
-        VAULT.decrypt(member, field, blob)
+        SEALER.open(sealing_context(member, field), blob)
 
 
 def test_lookup_hashes_are_keyed():
-    assert VAULT.lookup_hash(MOBILE) == VAULT.lookup_hash(MOBILE)
-    assert VAULT.lookup_hash(MOBILE) != PiiVault(os.urandom(32), os.urandom(32)).lookup_hash(
-        MOBILE)
+    assert lookup_hash(HASH_KEY, MOBILE) == lookup_hash(HASH_KEY, MOBILE)
+    assert lookup_hash(HASH_KEY, MOBILE) != lookup_hash(os.urandom(32), MOBILE)
 
 
 def test_masks():

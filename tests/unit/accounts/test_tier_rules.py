@@ -1,5 +1,7 @@
 """Tier rules over month sequences: upgrades at once, downgrades only after 3 consecutive
-months below, late/duplicate/older snapshots never flip the tier."""
+months below, decided in event time: a late month decides from its true date (correcting
+what was announced), a duplicate changes nothing, and the arrival order never changes the
+outcome."""
 
 from datetime import date
 from decimal import Decimal
@@ -8,15 +10,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.accounts.domain.programme import parse_programme, rank
+from contracts.tiers import rank
+from services.accounts.domain.programme import parse_programme
 from services.accounts.domain.tiers import (
     first_day_after,
     month_number,
     month_of,
     months_below,
-    on_enrolment,
+    timeline,
 )
-from tests.unit.accounts.months import GOLD, OTO, PRIVATE, STANDARD, TODAY, feed, summary
+from tests.unit.accounts.months import (
+    GOLD,
+    OTO,
+    PRIVATE,
+    STANDARD,
+    TODAY,
+    decide,
+    facts,
+    feed,
+    summary,
+)
 
 CASES = {
     "no change while standard": (
@@ -67,17 +80,20 @@ CASES = {
     "a duplicate month changes nothing": (
         [("2026-01", GOLD), ("2026-01", GOLD), ("2026-01", PRIVATE)], "gold",
         [("standard", "gold", "assets_qualified", "2026-02-01")]),
-    "a late older month that would upgrade does not": (
-        [("2026-03", STANDARD), ("2026-02", PRIVATE)], "standard", []),
-    "a late older month that would downgrade does not": (
+    # Event time (issue 13): a late month decides as if it had come in order.
+    "a late older month upgrades from its true date": (
+        [("2026-03", STANDARD), ("2026-02", PRIVATE)], "private_banking",
+        [("standard", "private_banking", "assets_qualified", "2026-03-01")]),
+    "late older months complete the run below: the downgrade from its true date": (
         [("2026-01", GOLD), ("2026-04", STANDARD), ("2026-05", STANDARD),
-         ("2026-02", STANDARD), ("2026-03", STANDARD)], "gold",
-        [("standard", "gold", "assets_qualified", "2026-02-01")]),
-    "a late month fills the gap, the next newer month then decides": (
+         ("2026-02", STANDARD), ("2026-03", STANDARD)], "standard",
+        [("standard", "gold", "assets_qualified", "2026-02-01"),
+         ("gold", "standard", "assets_below", "2026-05-01")]),
+    "a late month fills the gap: the run it completes decides": (
         [("2026-01", GOLD), ("2026-02", STANDARD), ("2026-04", STANDARD),
          ("2026-03", STANDARD), ("2026-05", STANDARD)], "standard",
         [("standard", "gold", "assets_qualified", "2026-02-01"),
-         ("gold", "standard", "assets_below", "2026-06-01")]),
+         ("gold", "standard", "assets_below", "2026-05-01")]),
     "months before the tier was reached do not count as grace": (
         [("2026-01", STANDARD), ("2026-02", STANDARD), ("2026-03", GOLD),
          ("2026-04", STANDARD)], "gold",
@@ -112,13 +128,17 @@ def test_months_below_counts_the_grace_used(programme):
                         programme) == 0
 
 
-def test_snapshots_before_enrolment_decide_from_the_newest(programme):
-    history = {"2026-01": PRIVATE, "2026-02": GOLD}
-    decision = on_enrolment(history, date(2026, 3, 2), TODAY, programme)
-    assert decision.state.tier == "gold"
+def test_snapshots_before_enrolment_decide_from_every_month(programme):
+    """January qualified for private banking; February, below it, is the first month of
+    grace (the newest month alone would have said gold)."""
+    enrolled = date(2026, 3, 2)
+    nothing = facts(enrolled=enrolled)
+    decision = decide(programme, nothing, facts([("2026-01", PRIVATE), ("2026-02", GOLD)],
+                                                enrolled=enrolled))
+    assert decision.state.tier == "private_banking"
     assert decision.change.reason == "assets_qualified"
-    assert decision.change.effective_date == date(2026, 3, 1)
-    assert on_enrolment({}, date(2026, 3, 2), TODAY, programme).change is None
+    assert decision.change.effective_date == date(2026, 2, 1)
+    assert decide(programme, nothing, nothing).change is None
 
 
 @pytest.mark.parametrize("month, first", [("2026-01", date(2026, 2, 1)),
@@ -134,15 +154,24 @@ ASSETS = st.sampled_from([STANDARD, GOLD, OTO, PRIVATE])
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(MONTHS), ASSETS), max_size=30))
-def test_only_a_newer_month_changes_the_tier(programme, snapshots):
-    """Whatever the order of arrival: every change is caused by a month newer than all
-    before it, so redelivered and late months never flip the tier back and forth."""
+def test_the_order_of_arrival_never_changes_the_outcome(programme, snapshots):
+    """Whatever the order of arrival: the status and the timeline are those of the same
+    months in calendar order, and what was announced, the last word per day, says the same
+    tier on every day; redelivered months change nothing."""
     state, changes = feed(programme, snapshots)
-    decided = [c.assets_month for c in changes]
-    assert decided == sorted(set(decided))
     first_seen: dict[str, Decimal] = {}
     for month, assets in snapshots:
         first_seen.setdefault(month, assets)
+    in_order = sorted(first_seen.items())
+    assert feed(programme, in_order)[0] == state
+    line = timeline(facts(in_order), TODAY, programme)
+    announced: dict[date, str] = {}
+    for change in changes:
+        announced[change.effective_date] = change.new_tier
+    for day in announced.keys() | {c.effective_date for c in line.changes}:
+        said = announced[max(d for d in announced if d <= day)]
+        assert said == line.tier_on(day)
+    assert not changes or changes[-1].new_tier == state.tier  # the last word is current
     # Feeding the same arrivals again, each twice, gives the same result.
     doubled = [s for pair in zip(snapshots, snapshots, strict=True) for s in pair]
     assert feed(programme, doubled) == (state, changes)

@@ -1,12 +1,13 @@
-"""Backoff, giving up, and masking."""
+"""Backoff, giving up, what a provider's answer makes of a message, and masking."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notifications.domain.delivery import RetryPolicy, backoff, gives_up, mask_mobile
+from runtime.personal_data import mask_mobile
+from services.notifications.domain.delivery import Result, RetryPolicy, backoff, gives_up, settle
 
 POLICY = RetryPolicy(max_attempts=5, base=timedelta(seconds=2), cap=timedelta(seconds=60))
 
@@ -25,6 +26,17 @@ def test_jitter_spreads_retries() -> None:
 
 def test_gives_up_after_the_budget() -> None:
     assert [gives_up(n, POLICY) for n in (1, 4, 5, 6)] == [False, False, True, True]
+
+
+def test_settle_sends_retries_and_fails() -> None:
+    now = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    assert settle(Result("sent"), 1, POLICY, now).state == "sent"
+    retry = settle(Result("transient", code="http_503"), 2, POLICY, now, random.Random(1))
+    assert retry.state == "queued" and now < retry.not_before <= now + timedelta(seconds=4)
+    exhausted = settle(Result("transient"), 5, POLICY, now)
+    assert (exhausted.state, exhausted.reason) == ("failed", "retries_exhausted")
+    invalid = settle(Result("permanent", reason="invalid_number"), 1, POLICY, now)
+    assert (invalid.state, invalid.reason, invalid.not_before) == ("failed", "invalid_number", now)
 
 
 def test_mask_mobile() -> None:

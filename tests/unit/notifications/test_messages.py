@@ -10,9 +10,11 @@ from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
 from services.notifications.domain.messages import (
     consent_missing,
     intent_for,
+    place,
     summary_intent,
     values_for,
 )
+from services.notifications.domain.schedule import SHANGHAI, Rules
 
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 M = "C0000000001"
@@ -76,3 +78,15 @@ def test_consent(category, service, marketing, missing) -> None:
 def test_unknown_contact_blocks_marketing_only() -> None:
     assert [consent_missing(c, None) for c in ("transactional", "service", "marketing")] == [
         False, False, True]
+
+
+def test_place_skips_closed_and_unconsenting_members_and_caps_marketing() -> None:
+    rules = Rules(daily_cap=1)
+    contact = {"service_consent": True, "marketing_consent": True}
+    assert place("service", contact, True, {}, NOW, rules).reason == "member_closed"
+    assert place("marketing", None, False, {}, NOW, rules).reason == "no_consent"
+    counted: dict = {}
+    first = place("marketing", contact, False, counted, NOW, rules)
+    assert (first.state, first.day) == ("queued", NOW.astimezone(SHANGHAI).date())
+    second = place("marketing", contact, False, counted, NOW, rules)
+    assert (second.state, second.reason) == ("capped", "daily_cap")

@@ -5,14 +5,14 @@ to transient / permanent / fallback."""
 import httpx
 import pytest
 
-from services.notifications.catalogue import load_templates
 from services.notifications.domain.messages import values_for
 from services.notifications.domain.templates import Recipient, render
 from services.notifications.providers.aliyun_sms import AliyunSms
 from services.notifications.providers.http import HttpxHttp
 from services.notifications.providers.tencent_sms import TencentSms
 from services.notifications.providers.wechat import WechatOfficialAccount
-from services.notifications.sandbox.app import Credentials, create_app
+from services.notifications.settings import load_templates
+from tools.sandbox.app import Credentials, create_app
 
 MOBILE = "+8613812341234"
 OPENID = "oX3kq9Zb-7mWcT2vLr8yPe4NdA1s"

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from services.notifications.catalogue import load_templates
 from services.notifications.domain.messages import values_for
 from services.notifications.domain.templates import (
     WECHAT_FIELD_MAX,
@@ -16,6 +15,7 @@ from services.notifications.domain.templates import (
     render,
     salutation,
 )
+from services.notifications.settings import load_templates
 
 TEMPLATES = load_templates()
 SIGN = "XX银行"

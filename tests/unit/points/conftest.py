@@ -7,9 +7,9 @@ import tomllib
 import pytest
 
 from services.points.domain.rules import EarningRules, parse_rules
-from services.points.programme import DEFAULT_FILE
+from services.points.settings import PROGRAMME_FILE
 
-with DEFAULT_FILE.open("rb") as _file:
+with PROGRAMME_FILE.open("rb") as _file:
     _SHIPPED = tomllib.load(_file)
 
 

@@ -1,11 +1,14 @@
 """How many points one purchase earns: categories, tiers, rounding and caps."""
 
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
-from services.points.domain.earning import earn
-from tests.unit.points.purchases import purchase
+from services.points.domain.earning import Accrual, earn
+from services.points.domain.ledger import MemberLedger
+from tests.unit.points.purchases import SHANGHAI, purchase
 
 EXCLUDED = {
     "6010": "excluded-cash-quasi-cash", "6011": "excluded-cash-quasi-cash",
@@ -121,3 +124,25 @@ def test_monthly_bonus_cap_accumulates_across_transactions(rules):
         earned.append(earning.points)
     assert earned == [18000, 14000, 1000, 100]
     assert used == 20000
+
+
+def test_a_batch_shares_the_months_bonus_and_credits_each_ledger(rules):
+    april = datetime(2026, 4, 1, 12, tzinfo=SHANGHAI)
+    ledgers = {"C0000000001": MemberLedger("C0000000001"),
+               "C0000000002": MemberLedger("C0000000002", closed=True)}
+    accrual = Accrual(rules, {"C0000000001": [(date(2026, 4, 1), "gold")]},
+                      {("C0000000001", date(2026, 3, 1)): 12000})
+    march = [purchase("7011", spend) for spend in ("6000.00", "6000.00")]
+    earned = [accrual.earn(p, ledgers["C0000000001"]) for p in march]
+    earned.append(accrual.earn(purchase("7011", "1000.00", april), ledgers["C0000000001"]))
+    closed = replace(purchase("5411", "100.00"), member_id="C0000000002")
+    earned.append(accrual.earn(closed, ledgers["C0000000002"]))
+    # March had 8000 bonus left; April is gold (x3.6) with a fresh allowance.
+    assert [(e.points, e.bonus, e.tier) for e in earned] == [
+        (14000, 8000, "standard"), (6000, 0, "standard"), (3600, 2600, "gold"),
+        (0, 0, "standard")]
+    assert accrual.bonus_used == {("C0000000001", date(2026, 3, 1)): 20000,
+                                  ("C0000000001", date(2026, 4, 1)): 2600}
+    assert ledgers["C0000000001"].balance == 23600 and ledgers["C0000000002"].postings == []
+    assert [p for p, _ in accrual.earned] == [*march, replace(march[0], posted_at=april,
+                                              spend_cny=Decimal("1000.00")), closed]

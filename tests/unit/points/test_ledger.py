@@ -63,6 +63,21 @@ def test_expiry_and_forfeiture_empty_lots_and_post_once():
     assert [(p.kind, p.points) for p in g.postings] == [("expire", -100), ("forfeit", -50)]
 
 
+def test_due_lots_expire_oldest_first_and_only_after_their_day():
+    g = ledger(y26=100, y27=50)
+    assert g.expire_due(Y26, AT) == []  # points last through their expiry date
+    assert g.expire_due(date(2028, 1, 1), AT) == [(Y26, 100), (Y27, 50)]
+    assert g.expire_due(date(2028, 1, 1), AT) == []
+    assert g.balance == 0
+
+
+def test_closing_forfeits_once():
+    g = ledger(y26=100)
+    assert g.close(AT) == 100 and g.close(AT) == 0
+    assert [(p.kind, p.reference, p.points) for p in g.postings] == [
+        ("forfeit", "C0000000001", -100)]
+
+
 operations = st.lists(st.tuples(
     st.sampled_from(["earn", "reverse", "debit", "expire"]),
     st.integers(1, 5_000), st.sampled_from([Y26, Y27])), max_size=40)

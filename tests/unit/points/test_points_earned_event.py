@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from contracts.envelope import encode
 from contracts.points.v1 import PointsEarned
+from contracts.tiers import TIERS
 from services.points.domain.earning import Purchase, earn
 from services.points.handlers.card_transactions import points_earned
 
 MCCS = ["5411", "5812", "7011", "4511", "6011", "6051", "5999", "8220", "9311", "5541"]
-TIERS = ["standard", "gold", "oto_fortune", "private_banking"]
 #: pydantic warns when it serialises a value of the wrong type: here that is a failure.
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from services.points.domain.rules import TIERS, parse_rules
+from contracts.tiers import TIERS
+from services.points.domain.rules import parse_rules
 
 
 def test_the_shipped_programme_holds_the_documented_defaults(rules):

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.tiers import TIERS
 from services.rewards.domain.benefits import (
-    TIERS,
     LoungeDecision,
     lounge_period,
     lounge_visit,

@@ -1,13 +1,14 @@
-"""Partner scopes and rate, the encrypted secrets, and the shipped demo catalogue."""
+"""Partner scopes and rate, the sealed secrets, and the shipped demo catalogue."""
 
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from services.rewards import keys
-from services.rewards.domain.benefits import TIERS
+from contracts.tiers import TIERS
+from runtime.personal_data import Sealer
 from services.rewards.domain.errors import Refused
 from services.rewards.domain.partners import Partner, TokenBucket
-from services.rewards.programme import read_lounges, read_offer_rows, read_offers
+from services.rewards.partners import new_key_id, new_secret
+from services.rewards.settings import read_lounges, read_offer_rows, read_offers
 
 LOUNGE_OPERATOR = Partner(id="ptn_a", name="龙腾出行", scopes=frozenset({"lounge"}),
                           lounges=("PEK-*", "SHA-T2-01"), offers=(), rate_per_second=5)
@@ -35,13 +36,19 @@ def test_the_token_bucket_allows_the_rate_with_a_one_second_burst():
 
 def test_secrets_are_encrypted_and_bound_to_their_key_id():
     key = b"k" * 32
-    blob = keys.encrypt(key, "pk_1", "sk_secret")
+    blob = Sealer(key).seal("pk_1", "sk_secret")
     assert b"sk_secret" not in blob
-    assert keys.decrypt(key, "pk_1", blob) == b"sk_secret"
+    assert Sealer(key).open_bytes("pk_1", blob) == b"sk_secret"
     with pytest.raises(InvalidTag):
-        keys.decrypt(key, "pk_2", blob)  # copied onto another key's row
-    with pytest.raises(InvalidTag):
-        keys.decrypt(b"x" * 32, "pk_1", blob)
+        Sealer(key).open_bytes("pk_2", blob)  # copied onto another key's row
+    # Sealed under another key: the layout names the key, so it is refused before AES-GCM.
+    with pytest.raises(ValueError, match="key"):
+        Sealer(b"x" * 32).open_bytes("pk_1", blob)
+
+
+def test_key_ids_and_secrets_are_random_and_recognisable():
+    assert new_key_id() != new_key_id() and new_key_id().startswith("pk_")
+    assert new_secret() != new_secret() and len(new_secret()) == 46
 
 
 def test_the_demo_catalogue_is_large_and_consistent():

@@ -1,0 +1,54 @@
+"""The timer (every OVERRIDE_CHECK_SECONDS, app.py) that ends the overrides whose last day
+has passed: the asset tier applies again, announced as member.tier-changed.
+
+The member's next asset snapshot notices it too (handlers/asset_snapshots.py), whichever
+comes first: under the member's lock the second finds it announced and announces nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from runtime.unit_of_work import UnitOfWork
+
+from ..domain.programme import TierProgramme
+from ..sql import overrides as sql
+from ..sql.members import lock_members
+from . import Clock, utc_now
+from .timelines import Retiering
+
+log = logging.getLogger(__name__)
+#: Members ended per transaction.
+BATCH = 500
+
+
+class EndDueOverrides:
+    def __init__(self, unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+                 programme: TierProgramme, clock: Clock = utc_now) -> None:
+        self.unit_of_work = unit_of_work
+        self.programme = programme
+        self.clock = clock
+
+    async def __call__(self) -> None:
+        while await self.end_due() == BATCH:
+            pass  # more are waiting
+
+    async def end_due(self, limit: int = BATCH) -> int:
+        """End (at most `limit` of) the overrides whose last day has passed; returns how
+        many ended."""
+        now = self.clock()
+        today = self.programme.day_of(now)
+        async with self.unit_of_work() as uow:
+            due = await sql.members_with_ended_overrides(uow.conn, today, limit)
+            if not due:
+                return 0
+            await lock_members(uow.conn, due)
+            retiering = await Retiering.load(uow, self.programme, now, due)
+            for member_id in sorted(retiering.members):
+                retiering.decide(member_id, None)
+            ended = await retiering.save()  # none: another instance got there first
+        if ended:
+            log.info("%d tier overrides ended", len(ended))
+        return len(ended)

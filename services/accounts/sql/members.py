@@ -1,0 +1,128 @@
+"""Members and their contact data (sealed, found by keyed hash), consents, and the lock
+that serialises work on a member."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from ..domain.members import Member, Profile
+
+
+async def lock_members(conn: asyncpg.Connection, member_ids: Sequence[str]) -> None:
+    """Serialise work on the same members across the customer and snapshot consumers and
+    the staff API (a snapshot and the enrolment it must see may be processed at the same
+    moment). Transaction-scoped advisory locks, taken in member order: no deadlock."""
+    await conn.execute(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended('accounts.member:' || m, 0)))"
+        " FROM (SELECT DISTINCT m FROM unnest($1::text[]) AS m ORDER BY m) AS ordered",
+        sorted(set(member_ids)))
+
+
+async def members(conn: asyncpg.Connection, member_ids: Sequence[str]) -> dict[str, Member]:
+    rows = await conn.fetch(
+        "SELECT * FROM members WHERE member_id = ANY($1::text[])", list(member_ids))
+    return {row["member_id"]: _member(row) for row in rows}
+
+
+def _member(row: asyncpg.Record) -> Member:
+    profile = None
+    if row["status"] == "active":
+        profile = Profile(
+            family_name=row["family_name"], given_name=row["given_name"], gender=row["gender"],
+            birth_date=row["birth_date"], preferred_language=row["preferred_language"],
+            mobile_hash=bytes(row["mobile_hash"]),
+            openid_hash=bytes(row["openid_hash"]) if row["openid_hash"] else None,
+            service_messages=row["service_messages"], marketing=row["marketing"])
+    return Member(row["member_id"], row["status"], profile, row["profile_at"])
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member as written: the profile plus the contact ciphertexts (None when closed)."""
+
+    member: Member
+    mobile_enc: bytes | None
+    openid_enc: bytes | None
+    enrolled_at: datetime | None
+    closed_at: datetime | None
+
+
+_SAVE_MEMBERS = """
+INSERT INTO members (member_id, status, family_name, given_name, gender, birth_date,
+                     preferred_language, mobile_enc, mobile_hash, openid_enc, openid_hash,
+                     service_messages, marketing, enrolled_at, profile_at, closed_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
+                     $7::text[], $8::bytea[], $9::bytea[], $10::bytea[], $11::bytea[],
+                     $12::boolean[], $13::boolean[], $14::timestamptz[], $15::timestamptz[],
+                     $16::timestamptz[])
+ON CONFLICT (member_id) DO UPDATE SET
+    status = excluded.status, family_name = excluded.family_name,
+    given_name = excluded.given_name, gender = excluded.gender,
+    birth_date = excluded.birth_date, preferred_language = excluded.preferred_language,
+    mobile_enc = excluded.mobile_enc, mobile_hash = excluded.mobile_hash,
+    openid_enc = excluded.openid_enc, openid_hash = excluded.openid_hash,
+    service_messages = excluded.service_messages, marketing = excluded.marketing,
+    enrolled_at = coalesce(members.enrolled_at, excluded.enrolled_at),
+    profile_at = excluded.profile_at, closed_at = excluded.closed_at, updated_at = now()
+"""
+
+
+async def save_members(conn: asyncpg.Connection, rows: Sequence[MemberRow]) -> None:
+    """Upsert the final state of each member; closed members lose every contact field."""
+    rows = sorted(rows, key=lambda r: r.member.member_id)
+    if not rows:
+        return
+    columns: list[list] = [[] for _ in range(16)]
+    for r in rows:
+        m, p = r.member, r.member.profile
+        values = (
+            m.member_id, m.status,
+            p and p.family_name, p and p.given_name, p and p.gender, p and p.birth_date,
+            p and p.preferred_language, r.mobile_enc, p and p.mobile_hash, r.openid_enc,
+            p and p.openid_hash, p and p.service_messages, p and p.marketing,
+            r.enrolled_at, m.profile_at, r.closed_at)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    await conn.execute(_SAVE_MEMBERS, *columns)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChange:
+    member_id: str
+    consent: str
+    granted: bool
+    changed_at: datetime
+    source: str
+    event_id: str
+
+
+async def record_consent_changes(conn: asyncpg.Connection,
+                                 changes: Sequence[ConsentChange]) -> None:
+    if changes:
+        await conn.copy_records_to_table(
+            "consent_changes",
+            columns=("member_id", "consent", "granted", "changed_at", "source", "event_id"),
+            records=[(c.member_id, c.consent, c.granted, c.changed_at, c.source, c.event_id)
+                     for c in sorted(changes, key=lambda c: c.member_id)])
+
+
+async def enrolments(conn: asyncpg.Connection, member_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each of the members that are active enrolled."""
+    rows = await conn.fetch(
+        "SELECT member_id, enrolled_at FROM members"
+        " WHERE member_id = ANY($1::text[]) AND status = 'active'", list(member_ids))
+    return {row[0]: row[1] for row in rows}
+
+
+async def member_ids_by_mobile_hash(conn: asyncpg.Connection, mobile_hash: bytes) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT member_id FROM members WHERE mobile_hash = $1 ORDER BY member_id", mobile_hash)
+    return [row[0] for row in rows]
+
+
+async def member_profile(conn: asyncpg.Connection, member_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM members WHERE member_id = $1", member_id)

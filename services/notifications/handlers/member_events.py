@@ -1,0 +1,63 @@
+"""loyalty.members.v1, loyalty.points.v1, loyalty.rewards.v1 -> message intents: tier
+changes, redemptions and expiring points become queued messages; points earned add to the
+day's summary (scheduled.py queues it); a closed member's contact data goes.
+
+Nothing is sent here: the sender (sender.py) sends what is due. The inbox drops redelivered
+events and a message is unique per (cause, template), so nothing is queued twice."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import asyncpg
+
+from contracts.accounts.v1 import MemberClosed
+from contracts.points.v1 import PointsEarned
+from runtime.consumer import Inbound
+from runtime.unit_of_work import UnitOfWork
+
+from ..clock import Clock
+from ..domain.messages import intent_for
+from ..domain.schedule import Rules, summary_day
+from ..sql import contacts as contacts_sql
+from ..sql import summaries as summaries_sql
+from .queue import Queue
+
+
+class OnMemberEvents:
+    """Tier changes, redemptions, expiring points become messages; points earned add to the
+    day's summary; a closed member's contact data goes."""
+
+    def __init__(self, queue: Queue, rules: Rules, clock: Clock) -> None:
+        self.queue = queue
+        self.rules = rules
+        self.clock = clock
+
+    async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
+        now = self.clock.now()
+        intents, closed = [], {}
+        earned: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        for inbound in batch:
+            event = inbound.event
+            if isinstance(event, MemberClosed):
+                closed[event.member_id] = event.closed_at
+            elif isinstance(event, PointsEarned):
+                if event.points > 0:
+                    total = earned[(event.member_id, summary_day(event.earned_at, self.rules))]
+                    total[0] += event.points
+                    total[1] += 1
+            elif intent := intent_for(event, inbound.envelope.id):
+                intents.append(intent)
+        if closed:
+            await contacts_sql.erase_members(uow.conn, closed, now)
+        await _add_to_summaries(uow.conn, {k: (v[0], v[1]) for k, v in earned.items()})
+        await self.queue.queue(uow, intents, now)
+
+
+async def _add_to_summaries(conn: asyncpg.Connection,
+                            totals: dict[tuple[str, date], tuple[int, int]]) -> None:
+    # Points for a day whose summary already went (a late event) join the next day's.
+    while totals:
+        late = await summaries_sql.add_points(conn, totals)
+        totals = {(m, d + timedelta(days=1)): totals[(m, d)] for m, d in late}

@@ -1,0 +1,124 @@
+"""Re-seals every stored contact value (phone numbers, openids) under the current
+CONTACT_KEY. A key rotation:
+
+    1. CONTACT_KEY=<new> RETIRED_CONTACT_KEYS=<old>[,<older>]; restart the service: values
+       under the old keys still open, new ones are sealed under the new key;
+    2. python -m services.notifications.reseal [--schema notifications] [--chunk 500]
+       (DATABASE_URL and the keys from the service's environment);
+    3. remove the old key from RETIRED_CONTACT_KEYS.
+
+It goes through the contacts in member order, a chunk per transaction, and leaves values
+already under the current key alone: stopped, it can simply run again. Values of the
+service's first layout (nonce | ciphertext, the member id as associated data, no header) are
+re-sealed too. Prints the counts; exits 1 if a value opens under none of the keys (it is
+left as it is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from runtime.personal_data import Sealer
+
+from .settings import NotificationsSettings
+from .sql import contacts as sql
+
+
+@dataclass
+class Counts:
+    contacts: int = 0
+    resealed: int = 0
+    current: int = 0
+    unreadable: int = 0
+
+    def __str__(self) -> str:
+        return (f"{self.contacts} contacts: {self.resealed} values re-sealed, {self.current}"
+                f" already under the current key, {self.unreadable} unreadable")
+
+
+async def reseal(conn: asyncpg.Connection, sealer: Sealer, keys: Sequence[bytes], *,
+                 chunk: int = 500) -> Counts:
+    """`sealer` seals under the current key and opens under all `keys` (current and retired),
+    which also open values of the first layout."""
+    counts, after = Counts(), ""
+    while True:
+        async with conn.transaction():
+            rows = await sql.sealed_after(conn, after, chunk)
+            changed = []
+            for row in rows:
+                member = row["member_id"]
+                mobile = _resealed(sealer, keys, member, "mobile", row["mobile_sealed"], counts)
+                openid = (_resealed(sealer, keys, member, "openid", row["openid_sealed"], counts)
+                          if row["openid_sealed"] is not None else None)
+                if mobile or openid:
+                    changed.append((member, mobile or row["mobile_sealed"],
+                                    openid or row["openid_sealed"]))
+            await sql.replace_sealed(conn, changed)
+        if not rows:
+            return counts
+        counts.contacts += len(rows)
+        after = rows[-1]["member_id"]
+
+
+def _resealed(sealer: Sealer, keys: Sequence[bytes], member: str, field: str, blob: bytes,
+              counts: Counts) -> bytes | None:
+    """The value sealed anew under the current key; None when it already is, or opens
+    under none of the keys."""
+    context = f"{member}:{field}"
+    try:
+        plain = sealer.open_bytes(context, blob)
+    except (ValueError, InvalidTag):
+        plain = _open_first_layout(keys, member, blob)
+        if plain is None:
+            counts.unreadable += 1
+            return None
+    else:
+        if sealer.is_current(blob):
+            counts.current += 1
+            return None
+    counts.resealed += 1
+    return sealer.seal(context, plain)
+
+
+def _open_first_layout(keys: Sequence[bytes], member: str, blob: bytes) -> bytes | None:
+    for key in keys:
+        try:
+            return AESGCM(key).decrypt(blob[:12], blob[12:], member.encode())
+        except (ValueError, InvalidTag):
+            continue
+    return None
+
+
+async def _main(schema: str, chunk: int) -> int:
+    settings = NotificationsSettings()
+    settings.warn_if_development()
+    current, retired = settings.contact_keys()
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": schema})
+    try:
+        counts = await reseal(conn, Sealer(current, retired), [current, *retired], chunk=chunk)
+    finally:
+        await conn.close()
+    print(counts)
+    return 1 if counts.unreadable else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schema", default="notifications", help="the service's schema")
+    parser.add_argument("--chunk", type=int, default=500, help="contacts per transaction")
+    args = parser.parse_args()
+    if args.chunk < 1:
+        parser.error("--chunk must be at least 1")
+    sys.exit(asyncio.run(_main(args.schema, args.chunk)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-"""Local stand-ins for the providers: `python -m services.notifications.sandbox`."""

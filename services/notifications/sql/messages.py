@@ -1,0 +1,146 @@
+"""The message log: new rows (`insert_messages`, unique per cause and template), the daily
+cap's counts, and the sender's claim and record of what it sent (`message_attempts`)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+
+async def cap_counts(conn: asyncpg.Connection, member_ids: Sequence[str],
+                     from_day: date) -> dict[str, dict[date, int]]:
+    """Counted messages per member and local day, from `from_day` on."""
+    rows = await conn.fetch(
+        "SELECT member_id, day, count(*) AS n FROM messages"
+        " WHERE member_id = ANY($1::text[]) AND day >= $2"
+        " AND state NOT IN ('capped', 'skipped', 'cancelled') GROUP BY member_id, day",
+        list(member_ids), from_day)
+    counts: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in rows:
+        counts[row["member_id"]][row["day"]] = row["n"]
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: Any  # uuid.UUID
+    cause_id: str
+    template: str
+    member_id: str
+    category: str
+    facts: dict
+    state: str
+    not_before: datetime
+    day: date | None
+    language: str | None
+    body: dict | None
+    reason: str | None
+    created_at: datetime
+
+
+_INSERT_MESSAGES = """
+INSERT INTO messages (id, cause_id, template, member_id, category, facts, state, not_before,
+                      day, language, body, reason, created_at, finished_at)
+SELECT id, cause_id, template, member_id, category, facts::jsonb, state, not_before, day,
+       language, body::jsonb, reason, created_at,
+       CASE WHEN state = 'queued' THEN NULL ELSE created_at END
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::timestamptz[], $9::date[], $10::text[], $11::text[], $12::text[],
+            $13::timestamptz[])
+     AS m (id, cause_id, template, member_id, category, facts, state, not_before, day,
+           language, body, reason, created_at)
+ORDER BY id
+ON CONFLICT (cause_id, template) DO NOTHING
+RETURNING id
+"""
+
+
+async def insert_messages(conn: asyncpg.Connection, rows: Sequence[MessageRow]) -> int:
+    if not rows:
+        return 0
+    cols = list(zip(*[(r.id, r.cause_id, r.template, r.member_id, r.category,
+                       json.dumps(r.facts, ensure_ascii=False), r.state, r.not_before, r.day,
+                       r.language, _json(r.body), r.reason, r.created_at) for r in rows],
+                    strict=True))
+    inserted = await conn.fetch(_INSERT_MESSAGES, *map(list, cols))
+    return len(inserted)
+
+
+def _json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+_CLAIM = """
+SELECT m.id, m.cause_id, m.template, m.member_id, m.category, m.facts, m.body, m.language,
+       m.attempts, m.sms_only, m.created_at,
+       c.family_name, c.gender, c.language AS contact_language, c.mobile_sealed,
+       c.mobile_masked, c.openid_sealed, c.service_consent, c.marketing_consent
+FROM messages m LEFT JOIN contacts c USING (member_id)
+WHERE m.state = 'queued' AND m.not_before <= $1
+ORDER BY m.not_before
+LIMIT $2
+FOR UPDATE OF m SKIP LOCKED
+"""
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Due messages, locked for this transaction; other senders skip them."""
+    return await conn.fetch(_CLAIM, now, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdate:
+    id: Any
+    state: str
+    not_before: datetime
+    attempts: int
+    sms_only: bool
+    channel: str | None
+    provider: str | None
+    provider_message_id: str | None
+    reason: str | None
+    error_code: str | None
+    language: str | None
+    body: dict | None
+    sent_at: datetime | None
+    finished_at: datetime | None
+
+
+_UPDATE_MESSAGES = """
+UPDATE messages m SET state = u.state, not_before = u.not_before, attempts = u.attempts,
+    sms_only = u.sms_only, channel = coalesce(u.channel, m.channel),
+    provider = coalesce(u.provider, m.provider),
+    provider_message_id = coalesce(u.provider_message_id, m.provider_message_id),
+    reason = u.reason, error_code = u.error_code,
+    language = coalesce(u.language, m.language), body = coalesce(u.body::jsonb, m.body),
+    sent_at = coalesce(u.sent_at, m.sent_at), finished_at = u.finished_at
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int[], $5::boolean[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::timestamptz[], $14::timestamptz[])
+     AS u (id, state, not_before, attempts, sms_only, channel, provider, provider_message_id,
+           reason, error_code, language, body, sent_at, finished_at)
+WHERE m.id = u.id
+"""
+
+_ATTEMPT_COLUMNS = ("message_id", "attempt", "channel", "provider", "outcome", "code",
+                    "provider_message_id", "at")
+
+
+async def record_sends(conn: asyncpg.Connection, updates: Sequence[MessageUpdate],
+                       attempts: Sequence[tuple]) -> None:
+    updates = sorted(updates, key=lambda u: u.id)
+    if updates:
+        cols = list(zip(*[(u.id, u.state, u.not_before, u.attempts, u.sms_only, u.channel,
+                           u.provider, u.provider_message_id, u.reason, u.error_code,
+                           u.language, _json(u.body), u.sent_at, u.finished_at)
+                          for u in updates], strict=True))
+        await conn.execute(_UPDATE_MESSAGES, *map(list, cols))
+    if attempts:
+        await conn.copy_records_to_table("message_attempts", columns=_ATTEMPT_COLUMNS,
+                                         records=attempts)

@@ -1,0 +1,212 @@
+"""Redemptions, and the one load and the one save of a partner's POST.
+
+A POST's load is ONE statement that records the nonce, claims the Idempotency-Key (a
+concurrent holder of the key makes it wait until that one commits), then locks what the
+decision reads: the code and the member's usage counter for a redemption (the member's tier
+and closure are read with it), the redemption for a cancellation. A reused nonce claims
+nothing; a key claimed before locks nothing. Its save is ONE statement too (the code used,
+the usage taken, the redemption, the answer stored for the key); the unit of work adds the
+outbox row at commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from ..domain.redemptions import Counter, Facts, Redemption
+
+_COLUMNS = ("id, partner_id, member_id, kind, item_id, title, persons, points, usage_item,"
+            " usage_period, usage_taken, status, reason, valid_on, refund_status, created_at,"
+            " settled_at, cancelled_at")
+
+#: What a load did with the request's nonce and key: the nonce was used before (nothing
+#: else done); the key is this request's now; or an earlier request holds the key.
+Claim = Literal["nonce_reused", "claimed", "held"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A signed partner POST: who, with which nonce, under which key, for what request."""
+
+    partner_id: str
+    key_id: str
+    nonce: str
+    key: str
+    request_hash: bytes
+
+
+_CLAIM = """
+WITH nonce AS (
+    INSERT INTO nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1
+), claim AS (
+    INSERT INTO idempotency (partner_id, key, request_hash)
+    SELECT $3, $4, $5 FROM nonce
+    ON CONFLICT DO NOTHING RETURNING 1
+)"""
+
+_LOAD_FOR_REDEMPTION = _CLAIM + """, code AS (
+    SELECT member_id, used_at IS NOT NULL AS used, expires_at <= clock_timestamp() AS expired
+      FROM codes WHERE code_hash = $6 AND EXISTS (SELECT FROM claim)
+       FOR UPDATE
+), counter AS (
+    INSERT INTO usage AS u (member_id, item, period, used)
+    SELECT member_id, $7::text, $8::text, 0 FROM code
+     WHERE NOT used AND NOT expired AND $7::text IS NOT NULL
+    ON CONFLICT (member_id, item, period) DO UPDATE SET used = u.used
+    RETURNING used
+)
+SELECT EXISTS (SELECT FROM nonce) AS fresh, EXISTS (SELECT FROM claim) AS claimed,
+       c.member_id, c.used, c.expired, m.tier, m.closed, (SELECT used FROM counter) AS usage
+  FROM (SELECT) AS one
+  LEFT JOIN code c ON true
+  LEFT JOIN members m ON m.member_id = c.member_id
+"""
+
+_LOAD_FOR_CANCEL = _CLAIM + f""", target AS (
+    SELECT {_COLUMNS} FROM redemptions
+     WHERE id = $6 AND partner_id = $3 AND EXISTS (SELECT FROM claim)
+       FOR UPDATE
+)
+SELECT EXISTS (SELECT FROM nonce) AS fresh, EXISTS (SELECT FROM claim) AS claimed, t.*
+  FROM (SELECT) AS one LEFT JOIN target t ON true
+"""
+
+
+def _claim(row: asyncpg.Record) -> Claim:
+    if not row["fresh"]:
+        return "nonce_reused"
+    return "claimed" if row["claimed"] else "held"
+
+
+async def load_for_redemption(conn: asyncpg.Connection, r: Request, code_hash: bytes | None,
+                              counter: Counter | None) -> tuple[Claim, Facts]:
+    """`code_hash` None: a code that cannot be one (nothing to look up); `counter` None: no
+    item to count (an unknown one)."""
+    row = await conn.fetchrow(
+        _LOAD_FOR_REDEMPTION, r.key_id, r.nonce, r.partner_id, r.key, r.request_hash,
+        code_hash, *(counter or (None, None)))
+    if code_hash is None:
+        facts = Facts(code="malformed")
+    elif row["member_id"] is None:
+        facts = Facts(code="unknown")
+    else:
+        facts = Facts(code="used" if row["used"] else "expired" if row["expired"] else "live",
+                      member_id=row["member_id"], tier=row["tier"],
+                      closed=bool(row["closed"]), used=row["usage"] or 0)
+    return _claim(row), facts
+
+
+async def load_for_cancel(conn: asyncpg.Connection, r: Request, redemption_id: str
+                          ) -> tuple[Claim, Redemption | None]:
+    row = await conn.fetchrow(_LOAD_FOR_CANCEL, r.key_id, r.nonce, r.partner_id, r.key,
+                              r.request_hash, redemption_id)
+    found = None if row["id"] is None else Redemption(**{
+        k: v for k, v in row.items() if k not in ("fresh", "claimed")})
+    return _claim(row), found
+
+
+_RECORD = """
+WITH code AS (
+    UPDATE codes SET used_at = clock_timestamp() WHERE code_hash = $1
+), counter AS (
+    UPDATE usage SET used = used + $11
+     WHERE member_id = $4 AND item = $9 AND period = $10 AND $11 > 0
+), redemption AS (
+    INSERT INTO redemptions (id, partner_id, member_id, kind, item_id, title, persons, points,
+                             usage_item, usage_period, usage_taken, status, valid_on,
+                             created_at, settled_at)
+    VALUES ($2, $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, $13, $14, $15, $16)
+)
+UPDATE idempotency SET redemption_id = $2, status_code = $18, body = $19, location = $20
+ WHERE partner_id = $3 AND key = $17
+"""
+
+
+async def record(conn: asyncpg.Connection, r: Redemption, code_hash: bytes, key: str,
+                 answer: tuple[int, bytes, str | None] | None) -> None:
+    """A new redemption: its code used, its usage taken, the answer for its key (None while
+    it waits for the points service)."""
+    status, body, location = answer or (None, None, None)
+    await conn.execute(
+        _RECORD, code_hash, r.id, r.partner_id, r.member_id, r.kind, r.item_id, r.title,
+        r.persons, r.usage_item, r.usage_period, r.usage_taken, r.points, r.status,
+        r.valid_on, r.created_at, r.settled_at, key, status, body, location)
+
+
+_SAVE_CANCELLED = """
+WITH cancelled AS (
+    UPDATE redemptions SET status = $2, cancelled_at = $3, refund_status = $4 WHERE id = $1
+), given_back AS (
+    UPDATE usage SET used = greatest(0, used - $8)
+     WHERE member_id = $5 AND item = $6 AND period = $7 AND $8 > 0
+)
+UPDATE idempotency SET status_code = $11, body = $12, location = $13
+ WHERE partner_id = $9 AND key = $10
+"""
+
+
+async def save_cancelled(conn: asyncpg.Connection, r: Redemption, key: str,
+                         answer: tuple[int, bytes, str | None]) -> None:
+    """A cancelled redemption: its usage given back, the answer for its key."""
+    await conn.execute(_SAVE_CANCELLED, r.id, r.status, r.cancelled_at, r.refund_status,
+                       r.member_id, r.usage_item, r.usage_period, r.usage_taken,
+                       r.partner_id, key, *answer)
+
+
+async def redemption(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str,
+                     redemption_id: str) -> Redemption | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM redemptions"
+                              " WHERE id = $1 AND partner_id = $2", redemption_id, partner_id)
+    return None if row is None else Redemption(**row)
+
+
+async def partner_redemptions(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str,
+                              limit: int, before: tuple[datetime, str] | None,
+                              status: str | None) -> list[Redemption]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM redemptions WHERE partner_id = $1"
+        " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
+        " AND ($4::text IS NULL OR status = $4)"
+        " ORDER BY created_at DESC, id DESC LIMIT $5",
+        partner_id, before[0] if before else None, before[1] if before else None, status, limit)
+    return [Redemption(**row) for row in rows]
+
+
+# ---------------------------------------------------------------------- the saga's answers
+
+_SETTLE = f"""
+UPDATE redemptions r SET status = s.status, reason = s.reason, settled_at = clock_timestamp()
+FROM unnest($1::text[], $2::text[], $3::text[]) AS s (id, status, reason)
+WHERE r.id = s.id AND r.status = 'pending'
+RETURNING {", ".join("r." + c.strip() for c in _COLUMNS.split(","))}
+"""
+
+
+async def settle(conn: asyncpg.Connection,
+                 outcomes: dict[str, tuple[str, str | None]]) -> list[Redemption]:
+    """Pending redemptions -> confirmed | rejected (with the reason); the ones that moved."""
+    ids = sorted(outcomes)
+    if not ids:
+        return []
+    rows = await conn.fetch(_SETTLE, ids, [outcomes[i][0] for i in ids],
+                            [outcomes[i][1] for i in ids])
+    return [Redemption(**row) for row in rows]
+
+
+async def mark_refunded(conn: asyncpg.Connection, ids: list[str]) -> None:
+    if ids:
+        await conn.execute(
+            "UPDATE redemptions SET refund_status = 'refunded' WHERE id = ANY($1::text[])"
+            " AND refund_status = 'requested'", sorted(ids))
+
+
+async def notify_settled(conn: asyncpg.Connection, channel: str, ids: list[str]) -> None:
+    """Delivered at commit to every instance's listener (settlements.py), whoever consumed
+    the answer."""
+    if ids:
+        await conn.execute("SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id",
+                           channel, ids)

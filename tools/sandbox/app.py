@@ -1,0 +1,362 @@
+"""Sandbox providers speaking the real HTTP APIs, for development and tests.
+
+    /wechat/cgi-bin/token, /wechat/cgi-bin/message/template/send   WeChat Official Account
+    /aliyun/                                                       Alibaba Cloud SendSms
+    /tencent/                                                      Tencent Cloud SendSms
+    GET  /messages   what was sent (numbers masked), newest last; GET / shows it as a page
+    GET  /stats      counts per channel
+    Delivery receipts: with `receipts_to` (the service's /callbacks URL), each accepted
+    message is reported back a moment later the way the provider would: Alibaba Cloud
+    SmsReport and Tencent SMS status callbacks to the URL configured with them (ending in
+    the callback secret: neither provider signs them), WeChat TEMPLATESENDJOBFINISH signed
+    with the token (signature, timestamp, nonce and openid in the query).
+    POST /faults     inject faults: {"outage": true} (every call 503), {"rate_limit": 5}
+                     (the next 5 calls are rate-limited), {"invalid_numbers": [...]},
+                     {"not_following": [...]}; DELETE /faults clears them
+
+Every request is checked like the provider would: the WeChat token, the Alibaba Cloud
+HMAC-SHA1 signature, the Tencent TC3-HMAC-SHA256 signature. A bad one is refused with the
+provider's own error, so a signing bug shows up here and not in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass, field, fields
+from string import Template as _Text
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import SecretStr
+
+from runtime.personal_data import mask_mobile
+from services.notifications.domain.templates import OPT_OUT
+from services.notifications.providers import aliyun_sms, tencent_sms
+from services.notifications.settings import NotificationsSettings, load_templates
+
+
+@dataclass
+class Credentials:
+    """The keys the sandbox accepts and signs its receipts with: those the service is
+    configured with (`of`)."""
+
+    wechat_app_id: str
+    wechat_app_secret: str
+    aliyun_access_key_id: str
+    aliyun_access_key_secret: str
+    tencent_secret_id: str
+    tencent_secret_key: str
+    wechat_callback_token: str
+    aliyun_callback_secret: str
+    tencent_callback_secret: str
+    token_lifetime: int = 7200
+
+    @classmethod
+    def of(cls, settings: NotificationsSettings | None = None) -> Credentials:
+        """The service's keys; without settings, its development defaults (not the env)."""
+        settings = settings or NotificationsSettings.model_construct()
+
+        def value(name: str) -> str:
+            v = getattr(settings, name)
+            return v.get_secret_value() if isinstance(v, SecretStr) else v
+        return cls(**{f.name: value(f.name) for f in fields(cls) if f.name != "token_lifetime"})
+
+
+@dataclass
+class Faults:
+    outage: bool = False
+    rate_limit: int = 0
+    invalid_numbers: set[str] = field(default_factory=set)
+    not_following: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SandboxState:
+    credentials: Credentials
+    faults: Faults = field(default_factory=Faults)
+    #: Everything accepted, with the real recipient (for in-process tests only).
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"wechat": 0, "sms": 0})
+    calls: int = 0
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+
+def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1000,
+               receipts_to: str | None = None, receipt_delay: float = 1.0) -> FastAPI:
+    state = SandboxState(credentials or Credentials.of())
+    reporter = (_Reporter(receipts_to, state.credentials, receipt_delay) if receipts_to
+                else None)
+    templates = load_templates()
+    by_aliyun = {code: (t, lang) for t in templates.values()
+                 for lang, code in t.aliyun_template_code.items()}
+    by_tencent = {code: (t, lang) for t in templates.values()
+                  for lang, code in t.tencent_template_id.items()}
+    app = FastAPI(title="loyalty notification provider sandbox")
+    app.state.sandbox = state
+    app.state.reporter = reporter
+
+    def record(entry: dict[str, Any]) -> None:
+        if reporter is not None:
+            reporter.add(entry)
+        state.counts[entry["channel"]] += 1
+        state.sent.append(entry)
+        if len(state.sent) > keep_messages:
+            del state.sent[: len(state.sent) - keep_messages]
+
+    def fault() -> str | None:
+        state.calls += 1
+        if state.faults.outage:
+            return "outage"
+        if state.faults.rate_limit > 0:
+            state.faults.rate_limit -= 1
+            return "rate_limit"
+        return None
+
+    # ---------------------------------------------------------------- WeChat
+
+    @app.get("/wechat/cgi-bin/token")
+    async def wechat_token(grant_type: str = "", appid: str = "", secret: str = ""):
+        c = state.credentials
+        if grant_type != "client_credential" or appid != c.wechat_app_id or not hmac.compare_digest(
+                secret, c.wechat_app_secret):
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        token = secrets.token_urlsafe(32)
+        state.tokens[token] = time.monotonic() + c.token_lifetime
+        return {"access_token": token, "expires_in": c.token_lifetime}
+
+    @app.post("/wechat/cgi-bin/message/template/send")
+    async def wechat_send(request: Request, access_token: str = ""):
+        if (trouble := fault()) == "outage":
+            return JSONResponse({"errcode": -1, "errmsg": "system error"}, status_code=503)
+        if trouble == "rate_limit":
+            return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+        expires = state.tokens.get(access_token)
+        if expires is None:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        if expires < time.monotonic():
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        body = await request.json()
+        openid = body.get("touser", "")
+        if openid in state.faults.not_following:
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        fields = {k: v.get("value", "") for k, v in body.get("data", {}).items()}
+        too_long = [k for k, v in fields.items() if len(v) > 20]
+        if too_long:
+            return {"errcode": 47003, "errmsg": f"argument invalid! data.{too_long[0]}"}
+        msgid = next(state.ids)
+        record({"channel": "wechat", "provider": "wechat", "to": openid,
+                "to_shown": openid[:4] + "***", "template": body.get("template_id"),
+                "fields": fields, "message_id": body.get("client_msg_id"),
+                "provider_message_id": str(msgid), "at": time.time()})
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    # ---------------------------------------------------------------- Alibaba Cloud
+
+    @app.api_route("/aliyun/", methods=["GET", "POST"])
+    async def aliyun_send(request: Request):
+        params = dict(request.query_params)
+        if request.method == "POST":
+            # Parsed by hand: form parsing in Starlette needs a package we do not depend on.
+            params.update(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        request_id = secrets.token_hex(8)
+        c = state.credentials
+        expected = aliyun_sms.signature(request.method, params, c.aliyun_access_key_secret)
+        if params.get("AccessKeyId") != c.aliyun_access_key_id:
+            return JSONResponse({"Code": "InvalidAccessKeyId.NotFound", "RequestId": request_id},
+                                status_code=404)
+        if not hmac.compare_digest(expected, str(params.get("Signature", ""))):
+            return JSONResponse({"Code": "SignatureDoesNotMatch", "RequestId": request_id,
+                                 "Message": "Specified signature is not matched."},
+                                status_code=400)
+        if (trouble := fault()) == "outage":
+            return JSONResponse({"Code": "ServiceUnavailable", "RequestId": request_id},
+                                status_code=503)
+        if trouble == "rate_limit":
+            return {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控",
+                    "RequestId": request_id}
+        number = str(params.get("PhoneNumbers", ""))
+        if f"+86{number}" in state.faults.invalid_numbers or not number.isdigit():
+            return {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号",
+                    "RequestId": request_id}
+        template, lang = by_aliyun.get(str(params.get("TemplateCode")), (None, "zh-CN"))
+        if template is None:
+            return {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "RequestId": request_id}
+        values = json.loads(params.get("TemplateParam") or "{}")
+        text = f"【{params.get('SignName')}】" + _sms_text(template, lang, values)
+        biz_id = f"{next(state.ids)}^0"
+        record({"channel": "sms", "provider": "aliyun", "to": f"+86{number}",
+                "to_shown": mask_mobile(number), "template": template.name, "text": text,
+                "message_id": params.get("OutId"), "provider_message_id": biz_id,
+                "at": time.time()})
+        return {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
+
+    # ---------------------------------------------------------------- Tencent Cloud
+
+    @app.post("/tencent/")
+    async def tencent_send(request: Request):
+        raw = await request.body()
+        request_id = secrets.token_hex(8)
+        c = state.credentials
+        headers = request.headers
+
+        def error(code: str, message: str = "") -> dict:
+            return {"Response": {"Error": {"Code": code, "Message": message},
+                                 "RequestId": request_id}}
+
+        try:
+            timestamp = int(headers.get("x-tc-timestamp", ""))
+        except ValueError:
+            return error("MissingParameter", "X-TC-Timestamp")
+        expected = tencent_sms.authorization(
+            secret_id=c.tencent_secret_id, secret_key=c.tencent_secret_key,
+            host=headers.get("host", ""), payload=raw.decode(), timestamp=timestamp,
+            content_type=headers.get("content-type", ""))
+        if not hmac.compare_digest(expected, headers.get("authorization", "")):
+            return error("AuthFailure.SignatureFailure", "The provided credentials could not "
+                         "be validated.")
+        if abs(time.time() - timestamp) > 300:
+            return error("AuthFailure.SignatureExpire")
+        if (trouble := fault()) == "outage":
+            return JSONResponse(error("InternalError", "service unavailable"), status_code=503)
+        if trouble == "rate_limit":
+            return error("RequestLimitExceeded", "request limit exceeded")
+        body = json.loads(raw)
+        number = (body.get("PhoneNumberSet") or [""])[0]
+        template, lang = by_tencent.get(str(body.get("TemplateId")), (None, "zh-CN"))
+        status: dict[str, Any] = {"PhoneNumber": number, "SessionContext":
+                                  body.get("SessionContext", ""), "IsoCode": "CN", "Fee": 1}
+        if number in state.faults.invalid_numbers:
+            status |= {"Code": "InvalidParameterValue.IncorrectPhoneNumber",
+                       "Message": "incorrect phone number", "SerialNo": "", "Fee": 0}
+        elif template is None:
+            status |= {"Code": "FailedOperation.TemplateIncorrectOrUnapproved",
+                       "SerialNo": "", "Fee": 0}
+        else:
+            values = dict(zip(template.sms_params, body.get("TemplateParamSet", []),
+                              strict=False))
+            serial = f"2106:{next(state.ids)}"
+            status |= {"Code": "Ok", "Message": "send success", "SerialNo": serial}
+            record({"channel": "sms", "provider": "tencent", "to": number,
+                    "to_shown": mask_mobile(number), "template": template.name,
+                    "text": f"【{body.get('SignName')}】" + _sms_text(template, lang, values),
+                    "message_id": body.get("SessionContext"), "provider_message_id": serial,
+                    "at": time.time()})
+        return {"Response": {"SendStatusSet": [status], "RequestId": request_id}}
+
+    # ---------------------------------------------------------------- for people and tests
+
+    @app.get("/messages")
+    async def messages(limit: int = 100):
+        return [{k: v for k, v in m.items() if k != "to"} for m in state.sent[-limit:]]
+
+    @app.get("/stats")
+    async def stats():
+        return {**state.counts, "calls": state.calls}
+
+    @app.post("/faults")
+    async def set_faults(request: Request):
+        body = await request.json()
+        f = state.faults
+        f.outage = bool(body.get("outage", f.outage))
+        f.rate_limit = int(body.get("rate_limit", f.rate_limit))
+        f.invalid_numbers |= set(body.get("invalid_numbers", []))
+        f.not_following |= set(body.get("not_following", []))
+        return {"outage": f.outage, "rate_limit": f.rate_limit}
+
+    @app.delete("/faults")
+    async def clear_faults():
+        state.faults = Faults()
+        return {"cleared": True}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page():
+        rows = "".join(
+            f"<tr><td>{time.strftime('%H:%M:%S', time.localtime(m['at']))}</td>"
+            f"<td>{m['channel']}/{m['provider']}</td><td>{html.escape(m['to_shown'])}</td>"
+            f"<td>{html.escape(str(m['template']))}</td>"
+            f"<td>{html.escape(m.get('text') or json.dumps(m.get('fields'), ensure_ascii=False))}"
+            f"</td></tr>" for m in reversed(state.sent[-200:]))
+        return ("<html><head><meta charset='utf-8'><title>sandbox</title></head><body>"
+                "<h1>Sent by the notification sandbox</h1><table border=1 cellpadding=4>"
+                "<tr><th>time</th><th>channel</th><th>to</th><th>template</th><th>content</th>"
+                f"</tr>{rows}</table></body></html>")
+
+    return app
+
+
+class _Reporter:
+    """Sends delivery receipts for accepted messages to the service, in the providers'
+    formats, every `delay` seconds (started with the first message)."""
+
+    def __init__(self, base: str, credentials: Credentials, delay: float) -> None:
+        self._base = base.rstrip("/")
+        self._credentials = credentials
+        self._delay = delay
+        self._pending: list[dict[str, Any]] = []
+        self._task: asyncio.Task | None = None
+        #: How to reach the service (tests: an in-process ASGI transport).
+        self.transport: httpx.AsyncBaseTransport | None = None
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self._pending.append(entry)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._delay)
+        batch, self._pending = self._pending, []
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        c = self._credentials
+        async with httpx.AsyncClient(timeout=5, transport=self.transport) as client:
+            with contextlib.suppress(httpx.HTTPError):
+                aliyun = [{"phone_number": m["to"].removeprefix("+86"), "send_time": now,
+                           "report_time": now, "success": True, "err_code": "DELIVERED",
+                           "err_msg": "用户接收成功", "sms_size": "1",
+                           "biz_id": m["provider_message_id"], "out_id": m["message_id"]}
+                          for m in batch if m["provider"] == "aliyun"]
+                if aliyun:
+                    await client.post(
+                        f"{self._base}/aliyun/sms-report/{c.aliyun_callback_secret}",
+                        json=aliyun)
+                tencent = [{"user_receive_time": now, "nationcode": "86",
+                            "mobile": m["to"].removeprefix("+86"), "report_status": "SUCCESS",
+                            "errmsg": "DELIVRD", "description": "用户短信送达成功",
+                            "sid": m["provider_message_id"]}
+                           for m in batch if m["provider"] == "tencent"]
+                if tencent:
+                    await client.post(
+                        f"{self._base}/tencent/sms-status/{c.tencent_callback_secret}",
+                        json=tencent)
+                for m in (m for m in batch if m["provider"] == "wechat"):
+                    timestamp = str(int(time.time()))
+                    nonce = str(secrets.randbelow(10**10))
+                    signature = hashlib.sha1("".join(sorted(
+                        [c.wechat_callback_token, timestamp, nonce])).encode()).hexdigest()
+                    xml = (f"<xml><ToUserName>gh_sandbox</ToUserName><FromUserName>{m['to']}"
+                           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType>event"
+                           "</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>"
+                           f"{m['provider_message_id']}</MsgID><Status>success</Status></xml>")
+                    await client.post(f"{self._base}/wechat", content=xml, params={
+                        "signature": signature, "timestamp": timestamp, "nonce": nonce,
+                        "openid": m["to"]})
+
+
+def _sms_text(template, lang: str, values: dict[str, str]) -> str:
+    """What the provider sends: its registered text with the variables filled in (the
+    opt-out line is part of a marketing template's registered text)."""
+    text = _Text(template.sms_text[lang]).safe_substitute(values)
+    if template.category == "marketing":
+        text += (" " if lang == "en-US" else "") + OPT_OUT[lang]
+    return text
