@@ -27,11 +27,16 @@ BROKER = "kafka:9092"
 
 def document(name: str) -> str:
     """The AsyncAPI 3.0 document of service `name`, as committed (sorted, indented JSON)."""
-    # Settings are read from the environment at build time; the documents name no machine.
-    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = BROKER
-    os.environ.setdefault("DATABASE_URL", "postgresql://loyalty@postgres/loyalty")
     app = importlib.import_module(f"services.{name}.app")
-    service = app.build()
+    # Settings are read from the environment at build time; the documents name no machine.
+    saved = dict(os.environ)
+    os.environ.update(KAFKA_BOOTSTRAP_SERVERS=BROKER,
+                      DATABASE_URL="postgresql://loyalty@postgres/loyalty")
+    try:
+        service = app.build()
+    finally:  # the caller's environment (e.g. a test session's broker) as it was
+        os.environ.clear()
+        os.environ.update(saved)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     spec = AsyncAPI(service.broker, title=f"loyalty {name}", version=version,
                     description=(app.__doc__ or "").strip(), schema_version="3.0.0")

@@ -2,6 +2,7 @@
 consumes and publishes."""
 
 import json
+import os
 
 import pytest
 
@@ -26,3 +27,9 @@ def test_every_published_event_type_is_documented(name):
     for topic in published:
         for model in models_on(topic).values():
             assert model.__name__ in schemas, f"{model.__name__} on {topic}"
+
+
+def test_generating_leaves_the_environment_as_it_was():
+    before = dict(os.environ)
+    document("points")
+    assert dict(os.environ) == before
