@@ -39,10 +39,15 @@ FROM (SELECT member_id FROM new ORDER BY 1) n
 # Joins with unnest rather than `= ANY($1)`: a generic plan made while a table was small may
 # scan it, and a scan tests each row against the whole array (500 ids) one by one.
 _LOCK = """
-SELECT b.member_id, b.points, c.member_id IS NOT NULL AS closed
+SELECT b.member_id, b.points
 FROM unnest($1::text[]) AS m (member_id) JOIN balances b USING (member_id)
-LEFT JOIN closed_members c USING (member_id)
 ORDER BY b.member_id FOR UPDATE OF b
+"""
+# Read after the lock, in a statement of its own: a statement that waited for a balance's
+# lock sees that row anew but the rest as it was when it began, so a closure committed
+# while it waited would otherwise look open (and its ledger get credited).
+_CLOSED = """
+SELECT c.member_id FROM unnest($1::text[]) AS m (member_id) JOIN closed_members c USING (member_id)
 """
 _LOTS = """
 SELECT member_id, l.expires_on, l.remaining
@@ -72,9 +77,11 @@ async def load(conn: asyncpg.Connection, member_ids: Iterable[str], *,
                [m for m in members if m in open_missing] if open_missing else [])
     if opening:
         await conn.execute(_OPEN, opening)
+    locked = await conn.fetch(_LOCK, members)
+    closed = {row[0] for row in await conn.fetch(_CLOSED, [r["member_id"] for r in locked])}
     ledgers = {row["member_id"]: MemberLedger(row["member_id"], row["points"],
-                                              closed=row["closed"])
-               for row in await conn.fetch(_LOCK, members)}
+                                              closed=row["member_id"] in closed)
+               for row in locked}
     for row in await conn.fetch(_LOTS, list(ledgers)):
         ledgers[row["member_id"]].lots[row["expires_on"]] = row["remaining"]
     return ledgers
