@@ -34,7 +34,7 @@ from .periodic import repeat
 from .relay import OutboxRelay
 from .settings import Settings
 from .telemetry import configure_logging, configure_tracing
-from .unit_of_work import UnitOfWork, source_of, unit_of_work
+from .unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,14 @@ class Service:
         self._jobs: list[Callable[[], Awaitable[None]]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
-        #: Contract topic -> the event models this service consumes from it (AsyncAPI).
-        self.subscriptions: dict[str, tuple[type[Event], ...]] = {}
-        #: Contract topics it publishes (AsyncAPI).
-        self.publishes = tuple(publishes)
         self._job_tasks: list[asyncio.Task] = []
         self.broker = make_broker(settings.kafka_bootstrap_servers, name)
         for topic in publishes:  # documentation (AsyncAPI): the relay publishes the outbox
-            models = tuple(models_on(topic).values())
+            models = models_on(topic)
             self.broker.publisher(
-                self.topic(topic), title=topic, schema=Union[models],  # noqa: UP007
-                description=f"Published through the outbox: {', '.join(sorted(models_on(topic)))}"
+                self.topic(topic), title=topic,
+                schema=Union[tuple(models.values())],  # noqa: UP007
+                description=f"Published through the outbox: {', '.join(sorted(models))}"
                             ". CloudEvents binary mode: ce_* headers, the event's JSON as value.")
         self.relay: OutboxRelay | None = None
         self.http = FastAPI(title=f"loyalty {name}", lifespan=self._lifespan)
@@ -87,11 +84,6 @@ class Service:
         if self._pool is None:
             raise RuntimeError("the service has not started")
         return self._pool
-
-    @property
-    def source(self) -> str:
-        """The CloudEvents source of what this service publishes."""
-        return source_of(self.name)
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction of this service's and what it emits (runtime/unit_of_work.py)."""
@@ -128,7 +120,6 @@ class Service:
                 group_instance_id=s.instance_id and f"{s.instance_id}.{topic}.{n}",
                 title=f"{topic}:{self.name}", description=_describe(handler, models),
             )(_batch_step(processor, gate, models))
-        self.subscriptions[topic] = tuple(models.values())
         return processor
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:

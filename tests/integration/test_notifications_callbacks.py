@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from contracts.topics import MEMBERS_V1
 from services.notifications.settings import SANDBOX
 from tests.integration.kafka_tools import eventually
 from tests.integration.test_notifications_support import (
-    SHANGHAI,
+    DAYTIME,
     contact,
     members,
     notifications_world,
@@ -27,7 +26,6 @@ from tests.integration.test_notifications_support import (
 )
 
 pytestmark = pytest.mark.integration
-DAYTIME = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
 ALIYUN = f"/callbacks/aliyun/sms-report/{SANDBOX['aliyun_callback_secret']}"
 TENCENT = f"/callbacks/tencent/sms-status/{SANDBOX['tencent_callback_secret']}"
 

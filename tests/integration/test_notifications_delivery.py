@@ -5,7 +5,7 @@ outages delay without loss; an invalid number fails once; no personal data in lo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from contracts.topics import MEMBERS_V1, NOTIFICATIONS_V1
 from runtime.relay import wait_until_drained
 from tests.integration.kafka_tools import read_topic
 from tests.integration.test_notifications_support import (
-    SHANGHAI,
+    DAYTIME,
     contact,
     members,
     notifications_world,
@@ -22,7 +22,6 @@ from tests.integration.test_notifications_support import (
 )
 
 pytestmark = pytest.mark.integration
-DAYTIME = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
 
 
 async def test_tier_upgrade_by_wechat_when_bound_by_sms_otherwise_and_as_fallback(infra, pii):

@@ -10,7 +10,6 @@ import base64
 import os
 import subprocess
 import sys
-from datetime import datetime
 from types import SimpleNamespace
 
 import asyncpg
@@ -23,7 +22,7 @@ from runtime.personal_data import Sealer
 from services.notifications.handlers.contacts import OnContacts
 from services.notifications.reseal import reseal
 from tests.integration.test_notifications_support import (
-    SHANGHAI,
+    DAYTIME,
     contact,
     members,
     notifications_world,
@@ -32,7 +31,6 @@ from tests.integration.test_notifications_support import (
 )
 
 pytestmark = pytest.mark.integration
-DAYTIME = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
 OLD, NEW = os.urandom(32), os.urandom(32)
 
 

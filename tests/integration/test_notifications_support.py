@@ -24,6 +24,8 @@ from tests.integration.kafka_tools import eventually, produce
 from tools.sandbox.app import Credentials, SandboxState, create_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: A weekday morning: outside quiet hours.
+DAYTIME = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
 SOURCE = "urn:test:accounts"
 
 
