@@ -34,7 +34,7 @@ from .periodic import repeat
 from .relay import OutboxRelay
 from .settings import Settings
 from .telemetry import configure_logging, configure_tracing
-from .unit_of_work import UnitOfWork, unit_of_work
+from .unit_of_work import UnitOfWork, source_of, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class Service:
         if self._pool is None:
             raise RuntimeError("the service has not started")
         return self._pool
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents source of what this service publishes (its events' id namespace)."""
+        return source_of(self.name)
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction of this service's and what it emits (runtime/unit_of_work.py)."""
