@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -31,6 +31,7 @@ from . import inbox
 from .kafka import record_lag
 from .metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS
 from .retry import is_transient, retry_transient
+from .telemetry import process_spans
 from .unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,16 @@ class BatchProcessor:
     async def process(self, records: Sequence[ConsumerRecord]) -> BatchReport:
         started = time.perf_counter()
         batch = self._decode(records)
-        report = await retry_transient(f"{self.group}:{self.topic}", lambda: self._apply(batch))
+        # Spans name the topic as the broker knows it (a copy's prefix included).
+        with process_spans(records[0].topic if records else self.topic, self.group, {
+                key: (inbound.envelope, inbound.record)
+                for key, inbound in batch.events.items()}) as traceparents:
+            for key, traceparent in traceparents.items():  # what it causes continues here
+                inbound = batch.events[key]
+                batch.events[key] = replace(
+                    inbound, envelope=replace(inbound.envelope, traceparent=traceparent))
+            report = await retry_transient(f"{self.group}:{self.topic}",
+                                           lambda: self._apply(batch))
         BATCH_SECONDS.labels(self.topic, self.group).observe(time.perf_counter() - started)
         BATCH_SIZE.labels(self.topic, self.group).observe(len(records))
         for outcome in ("applied", "duplicates", "ignored", "dead_lettered"):
@@ -131,6 +141,9 @@ class BatchProcessor:
         batch = _Decoded()
         decoded, dead = batch.events, batch.dead
         for record in records:
+            if record.value is None:  # a tombstone (UnitOfWork.tombstone): nothing to apply
+                batch.ignored += 1
+                continue
             try:
                 envelope = Envelope.from_headers(record.headers)
             except EnvelopeError as exc:

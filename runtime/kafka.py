@@ -1,12 +1,14 @@
 """Kafka wiring shared by the services: the broker with its middlewares, the relay's
-idempotent producer, topic creation, and per-partition lag."""
+idempotent producer, topic creation with each topic's settings (`topic_config`: the
+contacts topic compacted, short retention for the dead letters of topics with personal
+data; docs/personal-data.md), and per-partition lag."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -16,11 +18,14 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
+
+from contracts.topics import MEMBER_CONTACTS_V1, PERSONAL_DATA, dead_letter_parent
 
 from .metrics import CONSUMER_LAG
 
@@ -83,19 +88,83 @@ def make_producer(bootstrap_servers: str, service: str) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[str],
-                        partitions: int) -> list[str]:
-    """Create those of `topics` the broker lacks (it does not auto-create them); returns the
-    ones it created. Idempotent, and safe when another process creates them meanwhile."""
+DAY_MS = 24 * 3600 * 1000
+#: How long a dead letter of a topic with personal data is kept: long enough to look at
+#: and replay it (ops), not as long as the topic's own records.
+PERSONAL_DEAD_LETTER_RETENTION_MS = 3 * DAY_MS
+#: The contacts topic keeps each member's last record. Compaction waits a day (a consumer
+#: lagging less than that sees every change and the erasure) and comes within a week (an
+#: erased member's contact data is gone from the log then); a tombstone stays a day.
+CONTACTS_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS),
+                   "max.compaction.lag.ms": str(7 * DAY_MS),
+                   "delete.retention.ms": str(DAY_MS)}
+
+
+def topic_config(contract_topic: str) -> dict[str, str]:
+    """The settings the contract topic `contract_topic` is created with and kept at (the
+    broker's defaults for the rest: 7 days' retention)."""
+    if contract_topic == MEMBER_CONTACTS_V1:
+        return dict(CONTACTS_CONFIG)
+    if dead_letter_parent(contract_topic) in PERSONAL_DATA:
+        return {"retention.ms": str(PERSONAL_DEAD_LETTER_RETENTION_MS)}
+    return {}
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int,
+                        configs: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+    """Create those of `topics` the broker lacks (it does not auto-create them), with their
+    `configs`, and set the `configs` of those that exist but differ; returns the ones it
+    created. Idempotent, and safe when another process creates them meanwhile."""
+    configs = configs or {}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         missing = sorted(set(topics) - set(await admin.list_topics()))
         for topic in missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(topic, partitions, 1)])
+                await admin.create_topics([NewTopic(topic, partitions, 1,
+                                                    topic_configs=dict(configs.get(topic, {})))])
                 log.info("created topic %s (%d partitions)", topic, partitions)
+        wanted = {t: dict(c) for t, c in configs.items() if c and t not in missing}
+        await _keep_configs(admin, wanted)
         return missing
+    finally:
+        await admin.close()
+
+
+async def _keep_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:
+    """Topics created before their settings were (or by another tool) get them."""
+    if not wanted:
+        return
+    found = await _described(admin, wanted)
+    for topic, config in wanted.items():
+        if any(found.get(topic, {}).get(k) != v for k, v in config.items()):
+            # AlterConfigs sets the whole set: the topic's other settings go back to the
+            # broker's defaults, which is what topics here have.
+            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                      configs=config)])
+            log.info("topic %s set to %s", topic, config)
+
+
+async def _described(admin: AIOKafkaAdminClient,
+                     topics: Iterable[str]) -> dict[str, dict[str, str]]:
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t) for t in sorted(set(topics))])
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for error_code, _message, _type, name, entries in response.resources:
+            if error_code == 0:
+                found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+async def topic_configs(bootstrap_servers: str,
+                        topics: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Every setting of each of `topics`, as the broker describes it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return await _described(admin, topics)
     finally:
         await admin.close()
 

@@ -1,7 +1,19 @@
-"""Prometheus metrics of the message path, shared by every service (label `service`
-comes from the process: one service per process)."""
+"""Prometheus metrics shared by every service (label `service` comes from the scrape: one
+service per process): the message path, dead letters, periodic tasks and HTTP requests, and
+`observe`/`committed`, through which each service's business metrics (services/*/metrics.py)
+count the events its units of work commit."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from contracts.base import Event
+
+log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "loyalty_events_consumed_total",
@@ -48,3 +60,57 @@ OUTBOX_ALREADY_PUBLISHED = Counter(
     "Outbox rows found on their topic when a relay took over (a predecessor published them"
     " and died before deleting them): deleted, not sent again.",
 )
+DEAD_LETTERS = Counter(
+    "loyalty_dead_letters_total",
+    "Records written to a dead-letter topic (counted at commit), by dead-letter topic.",
+    ["topic"],
+)
+PERIODIC_LAST_SUCCESS = Gauge(
+    "loyalty_periodic_last_success_timestamp_seconds",
+    "When a periodic task (job or housekeeping) last completed a round without error.",
+    ["task"],
+)
+PERIODIC_FAILURES = Counter(
+    "loyalty_periodic_failures_total", "Failed rounds of a periodic task.", ["task"]
+)
+HTTP_SECONDS = Histogram(
+    "loyalty_http_request_seconds",
+    "HTTP requests served, by route template, method and status code.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+def zeroed(metric: Counter | Gauge, *label_sets: Iterable[str]) -> None:
+    """Create the children of every combination of these label values at 0, so a series
+    exists (and a dashboard shows 0, and a misspelt query shows nothing) before the first
+    event."""
+    for labels in itertools.product(*label_sets):
+        metric.labels(*labels)
+
+
+#: What each committed event type adds to a service's business metrics (services/*/metrics.py).
+_OBSERVERS: dict[str, Callable[[Event], None]] = {}
+
+
+def observe(*event_types: type[Event]) -> Callable[[Callable[[Event], None]], Callable]:
+    """Register the decorated function to count each committed event of these types."""
+
+    def register(fn: Callable[[Event], None]) -> Callable[[Event], None]:
+        for event_type in event_types:
+            _OBSERVERS[event_type.ce_type] = fn
+        return fn
+
+    return register
+
+
+def committed(events: Iterable[Event], dead_letter_topics: Iterable[str]) -> None:
+    """Count what a unit of work committed: the events through their observers, and the
+    dead letters. Metrics never fail the work: an observer's error is logged."""
+    for topic in dead_letter_topics:
+        DEAD_LETTERS.labels(topic).inc()
+    for event in events:
+        if (fn := _OBSERVERS.get(event.ce_type)) is not None:
+            try:
+                fn(event)
+            except Exception:
+                log.exception("counting %s failed", event.ce_type)

@@ -82,17 +82,23 @@ def mask_openid(openid: str) -> str:
 # Last line of defence for logs: a phone number or WeChat openid that slipped into a message
 # is masked before it is written. Code should never log them in the first place.
 #
-# Mainland mobile numbers: 11 digits 1[3-9]xxxxxxxxx, grouped 3-4-4 by spaces, dots or
-# dashes or not at all, after an optional +86 / 0086 / 86 / (+86) / %2B86 and a separator;
+# Mainland mobile numbers: 11 digits 1[3-9]xxxxxxxxx, grouped 3-4-4 by spaces, dots,
+# dashes, slashes or underscores or not at all (the first three maybe in brackets), after
+# an optional +86 / 0086 / 86 / (+86) / %2B86 and a separator;
 # any text around them (letters, CJK, JSON, %-escapes and \uXXXX escapes, which end in
 # hex digits) but more digits, which make another number (amounts, ids, dates, decimals).
 _AFTER_ESCAPE = r"(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})"
-_SEP = r"(?:[ \t\u00a0\u3000.\-\u2010-\u2015\uff0d+]|%20)"
+_SEP = r"(?:[ \t\u00a0\u3000.\-\u2010-\u2015\uff0d+_/]|%20)"
 _COUNTRY = (r"(?:(?:\+|\uff0b|%2[Bb]|00)?86"
             r"|[(\uff08](?:\+|\uff0b)?86[)\uff09]|%28(?:\+|%2[Bb])?86%29)")
+_FIRST = r"[1\uff11][3-9\uff13-\uff19]\d"
 _MOBILE = re.compile(
     rf"(?:(?<!\d)|{_AFTER_ESCAPE})(?<!\d[.,])(?:{_COUNTRY}{_SEP}{{0,3}})?"
-    rf"([1\uff11][3-9\uff13-\uff19]\d){_SEP}{{0,3}}\d{{4}}{_SEP}{{0,3}}(\d{{4}})(?![.,]?\d)")
+    rf"(?:[(\uff08]({_FIRST})[)\uff09]|({_FIRST})){_SEP}{{0,3}}\d{{4}}{_SEP}{{0,3}}"
+    rf"(\d{{4}})(?![.,]?\d)")
+# A list of numbers with commas between them ("13812345678,13987654321", as SMS APIs take
+# them), which the rule against decimals and thousands above leaves alone.
+_MOBILE_LIST = re.compile(r"(?<![\d.,])1[3-9]\d{9}(?:[,\uff0c]1[3-9]\d{9})+(?![.,]?\d)")
 # Openids: "o" and 27 of A-Z a-z 0-9 _ -, at least one a capital or a digit (what sets them
 # apart from long snake_case words), not inside a longer run of letters and digits; next to
 # anything else (CJK, quotes, =, /, _, %-escapes, \uXXXX or \n escapes).
@@ -103,4 +109,5 @@ _OPENID = re.compile(
 
 def redact(text: str) -> str:
     text = _OPENID.sub("o***", text)  # first: an openid may hold 11 digits in a row
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    text = _MOBILE_LIST.sub(lambda m: re.sub(r"(\d{3})\d{4}(\d{4})", r"\1****\2", m[0]), text)
+    return _MOBILE.sub(lambda m: f"{m[1] or m[2]}****{m[3]}", text)

@@ -1,5 +1,6 @@
 """A service process: FastStream subscribers, the outbox relay and an HTTP server with
-/health/live, /health/ready and /metrics (plus the service's own API routes)."""
+/health/live, /health/ready and /metrics (plus the service's own API routes), its errors
+answered `{code, message}` behind the edge guard of runtime/errors.py."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ from contracts.base import Event
 from contracts.registry import models_on
 from contracts.topics import dead_letter_topic
 
-from . import db, inbox
+from . import db, errors, inbox
 from .consumer import BatchProcessor, Handler
-from .kafka import RebalanceGate, ensure_topics, make_broker, make_producer
-from .metrics import INBOX_PRUNED
+from .http_metrics import HttpMetrics
+from .kafka import RebalanceGate, ensure_topics, make_broker, make_producer, topic_config
+from .metrics import INBOX_PRUNED, TRANSIENT_RETRIES
 from .periodic import repeat
 from .relay import OutboxRelay
 from .settings import Settings
@@ -72,6 +74,9 @@ class Service:
         self.http.add_api_route("/health/live", self._live, include_in_schema=False)
         self.http.add_api_route("/health/ready", self._ready, include_in_schema=False)
         self.http.add_api_route("/metrics", self._metrics, include_in_schema=False)
+        errors.install(self.http, max_body_bytes=settings.http_max_body_bytes,
+                       max_header_bytes=settings.http_max_header_bytes)
+        self.http.add_middleware(HttpMetrics, routes=lambda: self.http.routes)
         # Every instance prunes; the deletes are idempotent and chunked.
         self.every(settings.inbox_prune_seconds, self._prune_inbox, "inbox pruning")
 
@@ -109,6 +114,7 @@ class Service:
         processor = BatchProcessor(service=self.name, topic=topic, group=self.name,
                                    pool=LazyPool(self), handler=handler, models=models,
                                    ignored_types=frozenset(on_topic) - set(models))
+        TRANSIENT_RETRIES.labels(f"{self.name}:{topic}")  # at 0 until the first retry
 
         s = self.settings
         for n in range(consumers):
@@ -156,7 +162,8 @@ class Service:
         self._pool = await db.create_pool(s.database_url, self.schema, max_size=s.db_pool_max)
         await db.migrate(self._pool, self.schema, db.migration_files(self._package_dir))
         await ensure_topics(s.kafka_bootstrap_servers, [self.topic(t) for t in self._topics],
-                            s.topic_partitions)
+                            s.topic_partitions,
+                            {self.topic(t): topic_config(t) for t in self._topics})
         producer = make_producer(s.kafka_bootstrap_servers, self.name)
         await producer.start()
         self.relay = OutboxRelay(database_url=s.database_url, schema=self.schema,
@@ -205,9 +212,11 @@ class Service:
         tracer_provider = configure_tracing(self.name)
         try:
             uvicorn.run(self.http, host=self.settings.http_host, port=self.settings.http_port,
-                        log_config=None, access_log=False)
+                        log_config=None, access_log=False,
+                        h11_max_incomplete_event_size=self.settings.http_max_header_bytes)
         finally:
-            tracer_provider.shutdown()  # flush spans still queued for export
+            if tracer_provider is not None:
+                tracer_provider.shutdown()  # flush spans still queued for export
 
     async def _prune_inbox(self) -> None:
         pruned = await inbox.prune(self.pool, self.settings.inbox_retention_days)

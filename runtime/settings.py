@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    #: Largest request body and headers accepted (runtime/errors.py): 413 and 431 past them.
+    http_max_body_bytes: int = Field(default=65_536, ge=1024)
+    http_max_header_bytes: int = Field(default=16_384, ge=1024)
 
     #: Static Kafka group membership (KIP-345): a name of this instance that stays the same
     #: across its restarts (e.g. a StatefulSet pod's name) and is unique in the group. A

@@ -1,7 +1,9 @@
-"""Core-banking simulator: realistic customers, assets and card spend, published to Kafka.
+"""Core-banking simulator: realistic customers, assets and card spend, published to Kafka;
+and the partners (`partners.py`): signed lounge visits and offer redemptions at the rewards
+API for the simulated members.
 
-Generation is pure and reproducible from a seed (`generate_batch`, `LiveSimulation`);
-only `publisher` and `__main__` do I/O.
+Generation is pure and reproducible from a seed (`generate_batch`, `LiveSimulation`,
+`partners.choose`); only `publisher`, `partners.PartnerTraffic` and `__main__` do I/O.
 """
 
 from .batch import Batch, generate_batch

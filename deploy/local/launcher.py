@@ -1,6 +1,7 @@
 """Start, check and stop a real Kafka broker (KRaft) and PostgreSQL on loopback.
 
     python -m deploy.local.launcher up      # start what is not running, wait until it serves
+    python -m deploy.local.launcher up --prometheus   # and Prometheus (scripts/run)
     python -m deploy.local.launcher env     # print KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL
     python -m deploy.local.launcher status
     python -m deploy.local.launcher down
@@ -28,6 +29,8 @@ from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.local import ports
+
 ROOT = Path(__file__).resolve().parents[2]
 POM = ROOT / "deploy" / "kafka" / "pom.xml"
 KAFKA_LOG4J = ROOT / "deploy" / "kafka" / "log4j2.properties"
@@ -35,6 +38,8 @@ KAFKA_LOG4J = ROOT / "deploy" / "kafka" / "log4j2.properties"
 KAFKA_PORT = int(os.environ.get("LOYALTY_KAFKA_PORT", "19092"))
 CONTROLLER_PORT = KAFKA_PORT + 1
 PG_PORT = int(os.environ.get("LOYALTY_PG_PORT", "15432"))
+PROMETHEUS_PORT = int(os.environ.get("LOYALTY_PROMETHEUS_PORT", "19090"))
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 PG_USER = "loyalty"
 PG_DATABASE = "loyalty"
 HOST = "127.0.0.1"
@@ -199,14 +204,25 @@ def kafka_serves() -> bool:
     return port_open(KAFKA_PORT) and asyncio.run(probe())
 
 
+def kafka_is_ours(paths: KafkaPaths, port: int) -> bool:
+    """Our broker's pid file names the process listening on `port` (when /proc says)."""
+    pid = pid_alive(paths.pid)
+    found = ports.listener(port)
+    return pid is not None and (found is None or found.pid == pid)
+
+
 def kafka_up() -> None:
     paths = KafkaPaths(state_dir() / "kafka")
     paths.home.mkdir(parents=True, exist_ok=True)
+    for port in (KAFKA_PORT, CONTROLLER_PORT):
+        if port_open(port) and not kafka_is_ours(paths, port):
+            raise RuntimeError(ports.foreign("Kafka", port, paths.home, ports.listener(port)))
     if pid_alive(paths.pid) and kafka_serves():
         log(f"Kafka already serving on {HOST}:{KAFKA_PORT}")
         return
     if port_open(KAFKA_PORT):
-        raise RuntimeError(f"port {KAFKA_PORT} is taken by something that is not our Kafka")
+        raise RuntimeError(f"port {KAFKA_PORT}: our Kafka (pid file {paths.pid}) answers but"
+                           " does not serve; `scripts/infra down` and up again")
     fetch_kafka(paths)
     paths.config.write_text(kafka_properties(paths))
     if not (paths.data / "meta.properties").exists():
@@ -305,8 +321,23 @@ def pg_serves() -> bool:
     return port_open(PG_PORT) and asyncio.run(probe())
 
 
+def pg_is_ours(data: Path) -> bool:
+    """Our cluster's postmaster.pid names the process listening on PG_PORT (when /proc says)."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, run as the postgres user
+    except (OSError, ValueError):
+        return False
+    found = ports.listener(PG_PORT)
+    return found is None or found.pid == pid
+
+
 def pg_up() -> None:
     home, data = pg_dirs()
+    if port_open(PG_PORT) and not pg_is_ours(data):
+        raise RuntimeError(ports.foreign("PostgreSQL", PG_PORT, data, ports.listener(PG_PORT)))
     home.mkdir(parents=True, exist_ok=True)
     bindir = pg_bindir()
     if os.geteuid() == 0:
@@ -375,14 +406,65 @@ def pg_down() -> None:
     log("PostgreSQL stopped")
 
 
+# --------------------------------------------------------------------------- Prometheus
+
+
+def prometheus_command(config: Path, data: Path, port: int) -> list[str]:
+    """Debian's prometheus (scripts/bootstrap installs it) on loopback; tests run their own
+    with this command."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("prometheus not found; run scripts/bootstrap (it installs the"
+                           " distribution's prometheus package)")
+    return [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
+            f"--web.listen-address={HOST}:{port}", "--storage.tsdb.retention.time=7d",
+            "--web.enable-lifecycle"]
+
+
+def prometheus_serves(port: int = PROMETHEUS_PORT) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/-/ready", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def prometheus_up() -> None:
+    """Prometheus scraping the services at their local ports, with the alert and recording
+    rules of deploy/prometheus/."""
+    home = state_dir() / "prometheus"
+    home.mkdir(parents=True, exist_ok=True)
+    pid_file = home / "prometheus.pid"
+    if pid_alive(pid_file) and prometheus_serves():
+        log(f"Prometheus already serving on http://{HOST}:{PROMETHEUS_PORT}")
+        return
+    if port_open(PROMETHEUS_PORT):
+        raise RuntimeError(f"port {PROMETHEUS_PORT} is taken by something that is not our"
+                           " Prometheus")
+    logfile = home / "prometheus.log"
+    with logfile.open("ab") as out:
+        proc = subprocess.Popen(
+            prometheus_command(PROMETHEUS_CONFIG, home / "data", PROMETHEUS_PORT),
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)  # outlives the launcher; `down` stops it
+    pid_file.write_text(str(proc.pid))
+    wait_for("Prometheus", lambda: _alive(proc, logfile) and prometheus_serves(), timeout=60)
+    log(f"Prometheus serving on http://{HOST}:{PROMETHEUS_PORT} (log: {logfile})")
+
+
 # --------------------------------------------------------------------------- entry points
 
 
-def up() -> dict[str, str]:
-    """Start both (if needed) and return the environment that points at them."""
+def up(prometheus: bool = False) -> dict[str, str]:
+    """Start both (and Prometheus if asked), if needed, and return the environment that
+    points at them."""
     started = time.monotonic()
     pg_up()
     kafka_up()
+    if prometheus:
+        prometheus_up()
     log(f"infrastructure ready in {time.monotonic() - started:.1f}s")
     return env()
 
@@ -392,6 +474,7 @@ def env() -> dict[str, str]:
 
 
 def down() -> None:
+    stop_pid("Prometheus", state_dir() / "prometheus" / "prometheus.pid")
     stop_pid("Kafka", KafkaPaths(state_dir() / "kafka").pid)
     pg_down()
 
@@ -404,15 +487,19 @@ def status() -> int:
         pg = False
     print(f"kafka      {HOST}:{KAFKA_PORT}  {'serving' if kafka else 'down'}")
     print(f"postgresql {HOST}:{PG_PORT}  {'serving' if pg else 'down'}")
+    print(f"prometheus {HOST}:{PROMETHEUS_PORT}  "
+          f"{'serving' if prometheus_serves() else 'down'} (scripts/run starts it)")
     return 0 if kafka and pg else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="launcher", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("--prometheus", action="store_true",
+                        help="up: start Prometheus too (it scrapes the services' local ports)")
     args = parser.parse_args(argv)
     if args.command == "up":
-        for name, value in up().items():
+        for name, value in up(prometheus=args.prometheus).items():
             print(f"export {name}='{value}'")
     elif args.command == "env":
         for name, value in env().items():

@@ -3,13 +3,16 @@ tier history: the timeline as all the facts decide it) and for staff (the audite
 override, handlers/tier_override.py; member lookup by mobile number). Reads answer from the
 tables (sql/); the override runs in a unit of work of its own.
 
-Authentication: the bank's API gateway sits in front and authenticates the app backend and
-staff. The staff routes additionally require the bearer token STAFF_TOKEN and an
-`X-Staff-Id` header, which is recorded in the override's audit. Mobile numbers and openids
-are only ever returned masked.
+Authentication (runtime/auth.py), checked before a body is read: the app routes need the
+member's token, and a member asking for another member's id gets the same 404 as for an
+unknown one; the staff routes need an OIDC token of the bank's identity provider with the
+staff role, whose staff id is recorded in the audit. Maker-checker: an override moving the
+member more than TIER_OVERRIDE_APPROVAL_ABOVE_STEPS tiers from their tier now is only
+proposed (202); another staff member with the approver role approves it
+(handlers/staff_changes.py), and the override records both. Mobile numbers and openids are
+only ever returned masked.
 """
 
-import hmac
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
@@ -17,26 +20,31 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
-from pydantic import BaseModel, Field, SecretStr
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from contracts.corebanking.v1 import ChinaMobile
 from contracts.fields import CUSTOMER_ID_PATTERN
 from contracts.tiers import Tier
+from runtime.auth import MemberAuth, Staff, StaffAuth, authenticated_first
 from runtime.personal_data import Sealer, lookup_hash, mask_mobile, mask_openid
 from runtime.unit_of_work import UnitOfWork
 
+from .domain.approvals import needs_second_approver
 from .domain.programme import TierProgramme
 from .domain.tiers import months_below
-from .handlers import tier_override, utc_now
-from .handlers.customers import sealing_context
+from .handlers import staff_changes, tier_override, utc_now
 from .handlers.tier_override import Outcome, UnknownMember
+from .personal import open_personal, sealing_context
 from .sql import members as members_sql
 from .sql import snapshots as snapshots_sql
+from .sql import staff_changes as changes_sql
 from .sql import tiers as tiers_sql
 from .sql import timeline as timeline_sql
 
 MemberIdPath = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN, examples=["C0012345678"])]
+ChangeIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # ---------------------------------------------------------------------- response models
@@ -125,7 +133,9 @@ class TierHistory(BaseModel):
 
 class OverrideRequest(BaseModel):
     tier: Tier
-    until: date = Field(description="Last day (Asia/Shanghai) the override applies")
+    # Bounded: the day after the last is computed (date.max has none).
+    until: date = Field(lt=date(2100, 1, 1),
+                        description="Last day (Asia/Shanghai) the override applies")
     reason: Annotated[str, Field(min_length=3, max_length=500)]
 
 
@@ -136,6 +146,29 @@ class OverrideResponse(BaseModel):
     asset_tier: Tier
     override: OverrideInForce | None
     changed: bool = Field(description="Whether the effective tier changed (and was announced)")
+
+
+class StaffChange(BaseModel):
+    """A change waiting for, or decided by, a second staff member (maker-checker)."""
+
+    change_id: int
+    kind: Literal["tier_override"]
+    member_id: str
+    request: OverrideRequest
+    proposed_by: str
+    proposed_at: datetime
+    status: Literal["pending", "approved", "rejected"]
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class StaffChanges(BaseModel):
+    changes: list[StaffChange]
+
+
+class ApprovedChange(BaseModel):
+    change: StaffChange
+    outcome: OverrideResponse
 
 
 class LookupRequest(BaseModel):
@@ -149,27 +182,19 @@ class LookupResponse(BaseModel):
 # ---------------------------------------------------------------------- routes
 
 
-def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
-           staff_token: SecretStr | None, pool: asyncpg.Pool,
+def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes, members: MemberAuth,
+           staff: StaffAuth, approver_role: str, approval_above_steps: int,
+           pool: asyncpg.Pool,
            unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]]) -> APIRouter:
-    router = APIRouter()
-
-    def staff(authorization: Annotated[str | None, Header()] = None,
-              x_staff_id: Annotated[str | None, Header(
-                  pattern=r"^[A-Za-z0-9._@-]{1,64}$")] = None) -> str:
-        """The staff member's id, once the token is right."""
-        if staff_token is None:
-            raise HTTPException(503, "staff endpoints are disabled: STAFF_TOKEN is not set")
-        expected = f"Bearer {staff_token.get_secret_value()}".encode()
-        if not hmac.compare_digest((authorization or "").encode(), expected):
-            raise HTTPException(401, "bad or missing staff token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if not x_staff_id:
-            raise HTTPException(400, "X-Staff-Id is required")
-        return x_staff_id
+    router = APIRouter(route_class=authenticated_first(members))
+    staff_router = APIRouter(route_class=authenticated_first(staff))
+    Member = Annotated[str, Depends(members)]
+    StaffMember = Annotated[Staff, Depends(staff)]
+    Approver = Annotated[Staff, Depends(staff.requiring(approver_role))]
 
     @router.get("/members/{member_id}", response_model=MemberProfile, tags=["app"])
-    async def member_profile(member_id: MemberIdPath) -> MemberProfile:
+    async def member_profile(member_id: MemberIdPath, caller: Member) -> MemberProfile:
+        _own(member_id, caller, "no such member")
         row = await members_sql.member_profile(pool, member_id)
         if row is None:
             raise HTTPException(404, "no such member")
@@ -178,9 +203,11 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
                   if row["openid_enc"] else None)
         mobile = (sealer.open(sealing_context(member_id, "mobile"), row["mobile_enc"])
                   if row["mobile_enc"] else None)
+        personal = open_personal(sealer, member_id, row)
         return MemberProfile(
-            member_id=member_id, status=row["status"], family_name=row["family_name"],
-            gender=row["gender"], birth_date=row["birth_date"],
+            member_id=member_id, status=row["status"],
+            family_name=personal and personal.family_name,
+            gender=personal and personal.gender, birth_date=personal and personal.birth_date,
             preferred_language=row["preferred_language"],
             mobile_masked=mask_mobile(mobile) if mobile else None,
             wechat_bound=openid is not None,
@@ -190,7 +217,8 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
             enrolled_at=row["enrolled_at"], closed_at=row["closed_at"])
 
     @router.get("/members/{member_id}/tier", response_model=TierStatus, tags=["app"])
-    async def tier_status(member_id: MemberIdPath) -> TierStatus:
+    async def tier_status(member_id: MemberIdPath, caller: Member) -> TierStatus:
+        _own(member_id, caller, "no such active member")
         async with pool.acquire() as conn:
             row = await tiers_sql.tier_row(conn, member_id)
             if row is None or row["status"] != "active":
@@ -225,8 +253,9 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
             override=override)
 
     @router.get("/members/{member_id}/tier/history", response_model=TierHistory, tags=["app"])
-    async def tier_history(member_id: MemberIdPath,
+    async def tier_history(member_id: MemberIdPath, caller: Member,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TierHistory:
+        _own(member_id, caller, "no such member")
         rows = await timeline_sql.tier_history(pool, member_id, limit)
         if not rows and await members_sql.member_profile(pool, member_id) is None:
             raise HTTPException(404, "no such member")
@@ -236,12 +265,25 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
                              changed_at=r["changed_at"], staff_id=r["staff_id"])
             for r in rows])
 
-    @router.post("/staff/members/{member_id}/tier-override", response_model=OverrideResponse,
-                 status_code=201, tags=["staff"])
+    @staff_router.post("/staff/members/{member_id}/tier-override",
+                       response_model=OverrideResponse, status_code=201, tags=["staff"],
+                       responses={202: {"model": StaffChange,
+                                        "description": "Proposed: waits for an approver"}})
     async def set_override(member_id: MemberIdPath, body: OverrideRequest,
-                           staff_id: Annotated[str, Depends(staff)]) -> OverrideResponse:
+                           who: StaffMember):
         """Set the member's tier from today until `until` (inclusive), audited with the
-        staff id and reason; from the day after, assets decide again."""
+        staff id and reason; from the day after, assets decide again. An override moving
+        the member more than the configured number of tiers is only proposed (202): another
+        staff member approves it (`/staff/changes/{id}/approve`)."""
+        staff_id = who.id
+        async with pool.acquire() as conn:
+            row = await tiers_sql.tier_row(conn, member_id)
+            if row is None or row["status"] != "active":
+                raise HTTPException(404, "no such active member")
+            if needs_second_approver(row["tier"], body.tier, approval_above_steps):
+                change = await staff_changes.propose_override(
+                    conn, member_id, body.tier, body.until, body.reason, staff_id)
+                return JSONResponse(_change(change).model_dump(mode="json"), status_code=202)
         try:
             async with unit_of_work() as uow:
                 outcome = await tier_override.set_override(
@@ -253,11 +295,12 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
             raise HTTPException(422, str(exc)) from None
         return _override_response(member_id, outcome, body.reason, staff_id)
 
-    @router.delete("/staff/members/{member_id}/tier-override", response_model=OverrideResponse,
-                   tags=["staff"])
-    async def withdraw_override(member_id: MemberIdPath,
-                                staff_id: Annotated[str, Depends(staff)]) -> OverrideResponse:
-        """End the override today; assets decide again."""
+    @staff_router.delete("/staff/members/{member_id}/tier-override",
+                         response_model=OverrideResponse, tags=["staff"])
+    async def withdraw_override(member_id: MemberIdPath, who: StaffMember) -> OverrideResponse:
+        """End the override today; assets decide again (no second approver: the member
+        goes back to what the programme's rules give them)."""
+        staff_id = who.id
         try:
             async with unit_of_work() as uow:
                 outcome = await tier_override.withdraw_override(
@@ -268,16 +311,73 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes,
             raise HTTPException(404, "no override in force") from None
         return _override_response(member_id, outcome, None, staff_id)
 
-    @router.post("/staff/members/lookup", response_model=LookupResponse, tags=["staff"])
-    async def lookup(body: LookupRequest,
-                     _staff_id: Annotated[str, Depends(staff)]) -> LookupResponse:
+    @staff_router.post("/staff/members/lookup", response_model=LookupResponse, tags=["staff"])
+    async def lookup(body: LookupRequest, _who: StaffMember) -> LookupResponse:
         """Find members by mobile number, through its keyed hash (a POST, so the number is
         never in a URL or an access log)."""
         ids = await members_sql.member_ids_by_mobile_hash(pool,
                                                           lookup_hash(hash_key, body.mobile))
         return LookupResponse(member_ids=ids)
 
+    @staff_router.get("/staff/changes", response_model=StaffChanges, tags=["staff"])
+    async def pending_changes(_who: Approver,
+                              limit: Annotated[int, Query(ge=1, le=200)] = 50) -> StaffChanges:
+        """Changes waiting for a second approver, oldest first."""
+        return StaffChanges(changes=[_change(r) for r in await changes_sql.pending(pool, limit)])
+
+    @staff_router.post("/staff/changes/{change_id}/approve", response_model=ApprovedChange,
+                       tags=["staff"])
+    async def approve_change(change_id: ChangeIdPath, who: Approver) -> ApprovedChange:
+        """Apply a proposed change: by a staff member with the approver role who did not
+        propose it. The override records both."""
+        try:
+            async with unit_of_work() as uow:
+                change, outcome = await staff_changes.approve(uow, programme, change_id,
+                                                              who.id, utc_now())
+        except UnknownMember:
+            raise HTTPException(404, "no such active member") from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except staff_changes.Refusal as exc:
+            raise _refused(exc) from None
+        decided = _change(change)
+        return ApprovedChange(change=decided, outcome=_override_response(
+            decided.member_id, outcome, decided.request.reason, decided.proposed_by))
+
+    @staff_router.post("/staff/changes/{change_id}/reject", response_model=StaffChange,
+                       tags=["staff"])
+    async def reject_change(change_id: ChangeIdPath, who: Approver) -> StaffChange:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return _change(await staff_changes.reject(conn, change_id, who.id))
+        except staff_changes.Refusal as exc:
+            raise _refused(exc) from None
+
+    router.include_router(staff_router)
     return router
+
+
+def _own(member_id: str, caller: str, not_found: str) -> None:
+    """Another member's data is as absent as an unknown member's: the route's own 404."""
+    if member_id != caller:
+        raise HTTPException(404, not_found)
+
+
+def _refused(exc: staff_changes.Refusal) -> HTTPException:
+    if isinstance(exc, staff_changes.OwnChange):
+        return HTTPException(403, {"code": "own_change", "message":
+                                   "a change is approved or rejected by another staff member"})
+    if isinstance(exc, staff_changes.AlreadyDecided):
+        return HTTPException(409, {"code": "already_decided", "message": f"already {exc}"})
+    return HTTPException(404, "no such staff change")
+
+
+def _change(row: asyncpg.Record) -> StaffChange:
+    return StaffChange(change_id=row["id"], kind=row["kind"], member_id=row["member_id"],
+                       request=OverrideRequest.model_validate_json(row["request"]),
+                       proposed_by=row["proposed_by"], proposed_at=row["proposed_at"],
+                       status=row["status"], decided_by=row["decided_by"],
+                       decided_at=row["decided_at"])
 
 
 def _override_response(member_id: str, outcome: Outcome, reason: str | None,

@@ -9,8 +9,10 @@
         -> snapshot history -> member.tier-changed on loyalty.members.v1
     every OVERRIDE_CHECK_SECONDS --> EndDueOverrides (handlers/override_ends.py)
         -> member.tier-changed (override_ended)
+    at start --> seal_plaintext (reseal.py): personal data of before migration 0005 sealed
     HTTP (api.py): profile, tier and history for the app; for staff the tier override
         (handlers/tier_override.py) -> member.tier-changed (manual_override / override_ended),
+        large ones proposed and approved by two staff members (handlers/staff_changes.py),
         and member lookup by mobile number.
 
 Tiers are decided in event time: each fact (a snapshot, an enrolment, an override) has the
@@ -33,13 +35,15 @@ from contracts.corebanking.v1 import (
     CustomerUpdated,
 )
 from contracts.topics import ASSET_SNAPSHOTS_V1, CUSTOMERS_V1, MEMBER_CONTACTS_V1, MEMBERS_V1
-from runtime.personal_data import Sealer
+from runtime.auth import MemberAuth, StaffAuth
 from runtime.service import LazyPool, Service
 
+from . import metrics
 from .api import routes
 from .handlers.asset_snapshots import OnAssetSnapshots
 from .handlers.customers import OnCustomerFile
 from .handlers.override_ends import EndDueOverrides
+from .reseal import seal_plaintext
 from .settings import AccountsSettings, load_programme
 
 PACKAGE_DIR = Path(__file__).parent
@@ -51,8 +55,8 @@ def build(name: str = "accounts", topic_prefix: str = "",
     private topics, to stay apart."""
     settings = settings or AccountsSettings()
     programme = load_programme(settings.tiers_file)  # a bad tiers file stops the start here
-    pii_key, hash_key = settings.pii_keys()
-    sealer = Sealer(pii_key)
+    _, hash_key = settings.pii_keys()
+    sealer = settings.sealer()
     service = Service(name, settings=settings, package_dir=PACKAGE_DIR,
                       publishes=[MEMBERS_V1, MEMBER_CONTACTS_V1], topic_prefix=topic_prefix)
 
@@ -62,10 +66,16 @@ def build(name: str = "accounts", topic_prefix: str = "",
         consumes=[CustomerOnboarded, CustomerUpdated, CustomerClosed])
     service.asset_snapshots = service.subscribe(
         ASSET_SNAPSHOTS_V1, OnAssetSnapshots(programme), consumes=[AssetSnapshotTaken])
+    service.on_start(lambda: seal_plaintext(service.pool, sealer))  # of before 0005
     service.override_ends = EndDueOverrides(service.unit_of_work, programme)
     service.every(settings.override_check_seconds, service.override_ends,
                   "ending due tier overrides")
+    metrics.install(service)
 
-    service.http.include_router(routes(programme, sealer, hash_key, settings.staff_token,
-                                       LazyPool(service), service.unit_of_work))
+    staff = StaffAuth(settings.verifier("staff"), id_claim=settings.staff_id_claim,
+                      roles_claim=settings.staff_roles_claim, staff_role=settings.staff_role)
+    service.http.include_router(routes(
+        programme, sealer, hash_key, MemberAuth(settings.verifier("app")), staff,
+        settings.approver_role, settings.tier_override_approval_above_steps,
+        LazyPool(service), service.unit_of_work))
     return service

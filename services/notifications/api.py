@@ -23,7 +23,7 @@ How each caller is authenticated:
   Alibaba's other receipt mode, pulling from an MNS queue with our AccessKey, is not used.
 
 A caller failing its check gets 401 before its body is read, and nothing is recorded. Every
-error answers `{code, message}` (`ErrorBody`, `answer_errors_with_code_and_message`).
+error answers `{code, message}` (`ErrorBody`: runtime/errors.py, for every service).
 Replays of a genuine receipt change nothing: a message is settled once.
 """
 
@@ -34,14 +34,13 @@ import hmac
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runtime.errors import ErrorBody
 
 from .handlers.receipts import OnReceipts, Receipt
 from .settings import NotificationsSettings
@@ -49,33 +48,6 @@ from .settings import NotificationsSettings
 #: The most a receipt push may carry (Alibaba Cloud batches them; each is ~300 bytes).
 MAX_BODY_BYTES = 1 << 20
 _MAX_FIELD = 128
-_ERROR_CODES = {400: "bad_request", 401: "unauthenticated", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 422: "bad_request"}
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
-def error_response(status: int, message: str,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": _ERROR_CODES.get(status, "error"), "message": message},
-                        status_code=status, headers=headers)
-
-
-def answer_errors_with_code_and_message(app: FastAPI) -> None:
-    """Every error (ours, an unknown route, a wrong method, invalid parameters) answers
-    `{code, message}`, never the framework's `{"detail": ...}`."""
-
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(exc.status_code, str(exc.detail), exc.headers)
-
-    async def invalid(_request: Request, _exc: RequestValidationError) -> Response:
-        return error_response(400, "invalid request parameters")
-
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
 
 
 class AliyunAck(BaseModel):

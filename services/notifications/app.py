@@ -34,7 +34,8 @@ from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
 from contracts.topics import MEMBER_CONTACTS_V1, MEMBERS_V1, NOTIFICATIONS_V1, POINTS_V1, REWARDS_V1
 from runtime.service import Service
 
-from .api import answer_errors_with_code_and_message, receipts_router
+from . import metrics
+from .api import receipts_router
 from .clock import Clock, SystemClock
 from .domain.delivery import RetryPolicy
 from .domain.schedule import Rules
@@ -103,8 +104,10 @@ def build(name: str = "notifications", topic_prefix: str = "",
                            base=timedelta(seconds=settings.retry_base_seconds),
                            cap=timedelta(seconds=settings.retry_cap_seconds)),
         batch_size=settings.sender_batch_size, concurrency=settings.sender_concurrency,
-        poll_seconds=settings.sender_poll_seconds,
-        contact_wait=timedelta(seconds=settings.contact_wait_seconds))
+        workers=settings.sender_workers, poll_seconds=settings.sender_poll_seconds,
+        contact_wait=timedelta(seconds=settings.contact_wait_seconds),
+        # a batch's calls: a token fetch, WeChat, then SMS, each up to the timeout
+        lease=timedelta(seconds=4 * settings.provider_timeout_seconds + 10))
     for _ in range(settings.sender_workers):  # they skip each other's rows
         service.background(sender.run)
 
@@ -113,6 +116,7 @@ def build(name: str = "notifications", topic_prefix: str = "",
         unit_of_work=service.unit_of_work, clock=clock, queue=queue, rules=rules,
         lock_name=f"{service.schema}.jobs", on_queued=sender.wake)
     service.every(settings.jobs_poll_seconds, jobs.run_once, "scheduled messages")
+    metrics.install(service)
 
     on_events = OnMemberEvents(queue, rules, clock)
     service.processors = {
@@ -131,5 +135,4 @@ def build(name: str = "notifications", topic_prefix: str = "",
 
     service.http.include_router(receipts_router(OnReceipts(service.unit_of_work, clock),
                                                 settings))
-    answer_errors_with_code_and_message(service.http)
     return service

@@ -16,9 +16,6 @@ left as it is).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +23,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from runtime import resealing
 from runtime.personal_data import Sealer
 
 from .settings import NotificationsSettings
@@ -97,27 +95,14 @@ def _open_first_layout(keys: Sequence[bytes], member: str, blob: bytes) -> bytes
     return None
 
 
-async def _main(schema: str, chunk: int) -> int:
+def main() -> None:
     settings = NotificationsSettings()
     settings.warn_if_development()
     current, retired = settings.contact_keys()
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": schema})
-    try:
-        counts = await reseal(conn, Sealer(current, retired), [current, *retired], chunk=chunk)
-    finally:
-        await conn.close()
-    print(counts)
-    return 1 if counts.unreadable else 0
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--schema", default="notifications", help="the service's schema")
-    parser.add_argument("--chunk", type=int, default=500, help="contacts per transaction")
-    args = parser.parse_args()
-    if args.chunk < 1:
-        parser.error("--chunk must be at least 1")
-    sys.exit(asyncio.run(_main(args.schema, args.chunk)))
+    sealer, keys = Sealer(current, retired), [current, *retired]
+    resealing.main(__doc__, schema="notifications", per="contacts",
+                   database_url=settings.database_url,
+                   reseal=lambda conn, chunk: reseal(conn, sealer, keys, chunk=chunk))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ _PROVIDER_FIELDS = {
 
 class NotificationsSettings(Settings):
     http_port: int = Field(default=8004, ge=1, le=65535)
+    #: Alibaba Cloud batches its receipt pushes (each ~300 bytes).
+    http_max_body_bytes: int = Field(default=1 << 20, ge=1024)
     #: "dev" allows the sandbox and the development keys above; anything else requires
     #: real providers and keys.
     environment: Literal["dev", "test", "production"] = "dev"

@@ -9,5 +9,6 @@ Where to look:
   loaded by `settings.py` and validated by `domain/rules.py` at start-up.
 - `sql/`: all the SQL, one module per group of tables; `migrations/`: the tables.
 - `api.py`: the app's reads (balance, history).
-- `invariants.py`: `python -m services.points.invariants` checks the ledger adds up.
+- `invariants.py`: checks the ledger adds up; `parked.py`: retry and expire parked refunds
+  (both run by `loyalty-ops reconcile` and `loyalty-ops refunds`, ops/).
 """

@@ -29,9 +29,10 @@ from contracts.accounts.v1 import MemberClosed, MemberTierChanged
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
 from contracts.topics import CARD_TRANSACTIONS_V1, MEMBERS_V1, POINTS_V1, REWARDS_V1
+from runtime.auth import MemberAuth
 from runtime.service import Service
 
-from . import api
+from . import api, metrics
 from .handlers.card_transactions import OnCardTransactions
 from .handlers.expiry import ExpiryJob
 from .handlers.members import OnMemberEvents
@@ -70,8 +71,9 @@ def build(name: str = "points", topic_prefix: str = "",
             log.info("expiry job: %s", report)
 
     service.every(settings.expiry_check_seconds, expire_today, "expiry job")
+    metrics.install(service, settings.point_value_cny)
 
     service.http.state.pool = lambda: service.pool
     service.http.state.zone = rules.zone
-    service.http.include_router(api.router)
+    service.http.include_router(api.routes(MemberAuth(settings.verifier("app"))))
     return service

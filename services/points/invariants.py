@@ -1,4 +1,6 @@
-"""Checks that the points ledger adds up. From tests: `await check(conn)`; from a shell:
+"""Checks that the points ledger adds up: `await check(conn)`. Operations run it with
+`loyalty-ops reconcile` (beside rewards against points); this module's own command is kept
+for scripts that call it:
 
     python -m services.points.invariants [--schema points]   # DATABASE_URL from the env
 

@@ -2,18 +2,19 @@
 and the loading of the programme file they name."""
 
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
 
-from runtime.settings import Settings
+from runtime.auth import AuthSettings
 
 from .domain.rules import EarningRules, parse_rules
 
 PROGRAMME_FILE = Path(__file__).parent / "programme.toml"
 
 
-class PointsSettings(Settings):
+class PointsSettings(AuthSettings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     #: The earning rules (PROGRAMME_FILE); validated when the service starts.
     programme_file: Path = PROGRAMME_FILE
@@ -32,6 +33,8 @@ class PointsSettings(Settings):
     #: How long a refund waits for its purchase before it goes to operations (on the
     #: dead-letter topic); it stays parked, and a purchase arriving later still applies it.
     refund_wait_seconds: float = Field(default=86_400, gt=0)
+    #: What one point is worth to the bank, for the liability's CNY equivalent (metrics).
+    point_value_cny: Decimal = Field(default=Decimal("0.01"), ge=0)
 
 
 def load_rules(path: Path = PROGRAMME_FILE) -> EarningRules:

@@ -6,13 +6,15 @@ Where to look:
   `auth.py`: request signatures, nonces, rate, app token.
 - `handlers/`: one module per input: `redemptions.py` (the partner API's commands: one load,
   the decision, one save, per request), `saga.py` (the points service's answers),
-  `members.py` (the members projection), `pruning.py`.
+  `timeouts.py` (the job ending sagas that wait too long), `members.py` (the members
+  projection), `pruning.py`.
 - `domain/`: the rules (allowances, offers, redemptions, codes, signatures), plain Python.
 - `sql/`: all the SQL, one module per group of tables; `migrations/`: the tables.
 - `settlements.py`: requests waiting for the saga hear of its settlement (LISTEN).
 - `settings.py`: environment settings, and loading `benefits.toml` (allowances and prices,
   validated at start-up) and `catalogue/` (the demo offers and lounges, upserted at start).
-- `partners.py`: `python -m services.rewards.partners create|rotate|revoke|list|reseal` (ops).
+- `partners.py`: partners and their keys; `sagas.py`: pending sagas asked again or expired
+  (both run by `loyalty-ops partners` and `loyalty-ops sagas`, ops/).
 Development tools live in tools/: the benchmark (`python -m tools.bench.rewards`), the
 catalogue generator (`tools/catalogue.py`) and the reference partner client
 (`tools/partner_client.py`).

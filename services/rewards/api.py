@@ -4,9 +4,11 @@ Partners (signed requests, see auth.py and domain/signing.py):
     POST /v1/redemptions/lounge-visits     redeem a lounge visit        scope `lounge`
     POST /v1/redemptions/offers            redeem an alliance offer     scope `offers`
     GET  /v1/redemptions/{id}              one of the partner's own redemptions
-    POST /v1/redemptions/{id}/cancel       cancel it (points are refunded)
+    POST /v1/redemptions/{id}/cancel       cancel it: confirmed (points refunded), or still
+                                           waiting for points (a debit landing later is
+                                           refunded); otherwise 409 not_cancellable
     GET  /v1/redemptions                   the partner's own, newest first
-The bank's app backend (Authorization: Bearer APP_TOKEN):
+The bank's app (the member's bearer token, runtime/auth.py; another member's id is 404):
     POST /v1/app/members/{member_id}/redemption-codes
     GET  /v1/app/members/{member_id}/entitlements
 Every POST of a partner needs an Idempotency-Key; errors are {"code", "message"}.
@@ -18,25 +20,29 @@ request, half the service's CPU of a redemption under load); `SignedEntry` hands
 redemption POSTs to their route without the routing. `SignedCommand` checks the signature
 once, parses the body and calls the route's function; its command (handlers/redemptions.py)
 records the nonce in its one load. A refusal before that load records the nonce all the
-same, so what a partner hears, and in which order, is what FastAPI's dependencies answered:
-401, 429, 422 (invalid request), 403, 400, then the command's answer.
+same (but for the rate, 429: that request may be sent again as it is), so what a partner
+hears, and in which order, is what FastAPI's dependencies answered: 401, 429, 422
+(invalid request), 403, 400, then the command's answer.
 """
 
 import base64
 import email.message
 import inspect
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .auth import AppAuth, PartnerAuth
+from runtime.auth import MemberAuth, authenticated_first
+
+from .auth import SIGNED_HEADERS, PartnerAuth
 from .domain.errors import Refused, refuse
 from .domain.signing import NONCE_REUSED
 from .handlers.redemptions import Caller, Redemptions
@@ -60,11 +66,12 @@ MAX_IDEMPOTENCY_KEY = 128
 IdempotencyKey = Annotated[str | None,
                            Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)]
 _ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 409, 422, 429)}
-_SIGNED = {"description": "Signed: X-Key-Id, X-Timestamp, X-Nonce, X-Signature."}
+_SIGNED = SIGNED_HEADERS
 _WAITING = {202: {"model": Redemption, "description": "Waiting for points"}}
 
 
-def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAuth) -> APIRouter:
+def router(redemptions: Redemptions, partner_auth: PartnerAuth,
+           members: MemberAuth) -> APIRouter:
     api = APIRouter(prefix="/v1", responses=_ERRORS)
     CallerDep = Annotated[Caller, Depends(partner_auth)]
     command = signed_command(partner_auth)
@@ -95,6 +102,7 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
     @api.get("/redemptions/{redemption_id}", response_model=Redemption, tags=["partners"],
              openapi_extra=_SIGNED)
     async def get_redemption(redemption_id: str, caller: CallerDep):
+        _known_shape(redemption_id)
         found = await sql.redemption(redemptions.pool, caller.partner.id, redemption_id)
         if found is None:  # another partner's redemption is as absent as a made-up one
             raise refuse("not_found", f"no redemption {redemption_id}")
@@ -104,6 +112,13 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
                  tags=["partners"], openapi_extra=_SIGNED)
     async def cancel_redemption(redemption_id: str, caller: CallerDep,
                                 idempotency_key: IdempotencyKey = None) -> Answer:
+        """Cancel one of the partner's redemptions: a confirmed one (points it cost are
+        refunded: `refund_status` requested, then refunded), or a points-paid one still
+        pending (nothing was debited yet; a debit that lands later is refunded). A rejected
+        one (also `timed_out`: pending longer than the service waits) or one cancelled
+        before answers 409 `not_cancellable`. Retried with the same Idempotency-Key, the
+        first answer again."""
+        _known_shape(redemption_id)
         return await redemptions.cancel(caller, _required(idempotency_key), redemption_id)
 
     @api.get("/redemptions", response_model=RedemptionPage, tags=["partners"],
@@ -121,19 +136,30 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth, app_auth: AppAut
                 f"{last.created_at.isoformat()}|{last.id}".encode()).decode()
         return JSONResponse({"items": [view(r) for r in rows], "next_before": next_before})
 
-    @api.post("/app/members/{member_id}/redemption-codes", status_code=201,
-              response_model=CodeIssued, tags=["app"], dependencies=[Depends(app_auth)])
-    async def issue_code(member_id: MemberIdPath):
+    app = APIRouter(route_class=authenticated_first(members), tags=["app"])
+    Member = Annotated[str, Depends(members)]
+
+    @app.post("/app/members/{member_id}/redemption-codes", status_code=201,
+              response_model=CodeIssued)
+    async def issue_code(member_id: MemberIdPath, caller: Member):
         """A single-use code the member shows at a partner, valid a few minutes."""
+        _own(member_id, caller)
         code, expires_at = await redemptions.issue_code(member_id)
         return CodeIssued(code=code, expires_at=expires_at)
 
-    @api.get("/app/members/{member_id}/entitlements", response_model=Entitlements,
-             tags=["app"], dependencies=[Depends(app_auth)])
-    async def entitlements(member_id: MemberIdPath):
+    @app.get("/app/members/{member_id}/entitlements", response_model=Entitlements)
+    async def entitlements(member_id: MemberIdPath, caller: Member):
+        _own(member_id, caller)
         return await redemptions.entitlements(member_id)
 
+    api.include_router(app)
     return api
+
+
+def _own(member_id: str, caller: str) -> None:
+    """Another member's data is as absent as an unknown id."""
+    if member_id != caller:
+        raise HTTPException(404, {"code": "not_found", "message": "no such member"})
 
 
 def _required(key: str | None) -> str:
@@ -147,9 +173,23 @@ def _cursor(before: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         at, _, redemption_id = base64.urlsafe_b64decode(before.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), redemption_id
+        when = datetime.fromisoformat(at)
     except ValueError as exc:
         raise refuse("not_found", "unknown cursor") from exc
+    # What the database could not take (a NUL, a naive or far-off time) is no cursor of ours.
+    if when.tzinfo is None or not 2000 <= when.year <= 9000 or not _ID.fullmatch(redemption_id):
+        raise refuse("not_found", "unknown cursor")
+    return when, redemption_id
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _known_shape(redemption_id: str) -> None:
+    """An id that cannot be one of ours (a NUL, thousands of characters) is as unknown as a
+    made-up one, without a query."""
+    if not _ID.fullmatch(redemption_id):
+        raise refuse("not_found", "no such redemption")
 
 
 def invalid(exc: RequestValidationError) -> Answer:
@@ -196,15 +236,13 @@ class SignedCommand(APIRoute):
 
     async def answer(self, scope: Scope, body: bytes) -> Answer:
         h = _headers(scope)
-        data = self.decoded(h.get(b"content-type"), body)
+        # The signature first: an unsigned request learns nothing from the body parser.
         caller = await self.auth.verified(
             h.get(b"x-key-id", ""), h.get(b"x-timestamp", ""), h.get(b"x-nonce", ""),
             h.get(b"x-signature", ""), "POST", scope.get("root_path", "") + scope["path"],
             scope.get("query_string", b"").decode("latin-1"), body)
-        if not self.auth.take_token(caller.partner):
-            await self.auth.first_use(caller)
-            raise refuse("rate_limited",
-                         f"more than {caller.partner.rate_per_second} requests per second")
+        data = self.decoded(h.get(b"content-type"), body)
+        await self.auth.within_rate(caller)  # a 429 leaves the nonce unused
         try:
             try:
                 return await self.endpoint(caller=caller, **self.arguments(h, data, scope))
@@ -214,12 +252,12 @@ class SignedCommand(APIRoute):
                 raise
         except Refused as exc:
             if _nonce_reused(exc):
-                self.auth.give_back_token(caller.partner)
+                self.auth.give_back(caller)
             raise
 
     def decoded(self, content_type: str | None, body: bytes) -> object:
-        """The body as FastAPI reads it: JSON under a JSON media type; malformed JSON
-        is refused before the signature is checked."""
+        """The body as FastAPI reads it: JSON under a JSON media type (once the signature
+        is checked)."""
         if self.body_model is None or not body:
             return _NO_BODY
         if content_type is None or not _is_json(content_type):
@@ -230,6 +268,10 @@ class SignedCommand(APIRoute):
             raise RequestValidationError([{
                 "type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
                 "input": {}, "ctx": {"error": exc.msg}}]) from exc
+        except (UnicodeDecodeError, RecursionError) as exc:  # not UTF-8; nested past reason
+            raise RequestValidationError([{
+                "type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+                "input": {}, "ctx": {"error": type(exc).__name__}}]) from exc
 
     def arguments(self, h: dict[bytes, str], data: object, scope: Scope) -> dict:
         errors: list[dict] = []

@@ -10,6 +10,8 @@
         -> redemption requested / confirmed / cancelled on loyalty.rewards.v1
     HTTP GET /v1/redemptions..., /v1/app/... (api.py) -> reads, codes, entitlements
     every 60 s -> prune (handlers/pruning.py): nonces, dead codes, old answered keys
+    every few s -> TimeOuts (handlers/timeouts.py): pending past SAGA_TIMEOUT_SECONDS ->
+        redemption rejected (timed_out) on loyalty.rewards.v1
 
 Everything goes out on loyalty.rewards.v1 through the outbox.
 """
@@ -27,16 +29,19 @@ from fastapi.responses import Response
 from contracts.accounts.v1 import MemberClosed, MemberEnrolled, MemberTierChanged
 from contracts.points.v1 import PointsDebited, PointsDebitRejected, PointsRefunded
 from contracts.topics import MEMBERS_V1, POINTS_V1, REWARDS_V1
+from runtime.auth import MemberAuth
 from runtime.service import LazyPool, Service
 
+from . import metrics
 from .api import SignedEntry, invalid, router
-from .auth import AppAuth, PartnerAuth
+from .auth import PartnerAuth
 from .domain.errors import Refused
 from .domain.redemptions import Lounge
 from .handlers.members import project_members
 from .handlers.pruning import PRUNE_SECONDS, prune
 from .handlers.redemptions import Redemptions
 from .handlers.saga import SettleRedemptions
+from .handlers.timeouts import TimeOuts, check_every
 from .schemas import error
 from .settings import RewardsSettings, load_benefits, read_lounges, read_offer_rows, read_offers
 from .settlements import Settlements
@@ -106,14 +111,20 @@ def build(name: str = "rewards", topic_prefix: str = "",
     service.on_stop(settlements.stop)
     service.every(PRUNE_SECONDS, lambda: prune(
         service.pool, 2 * settings.signature_tolerance_seconds), "pruning")
+    #: Tests call it to time out at once.
+    service.timeouts = TimeOuts(service=name, pool=LazyPool(service), channel=settlements.channel,
+                                bound_seconds=settings.saga_timeout_seconds,
+                                batch=settings.saga_timeout_batch)
+    service.every(check_every(settings.saga_timeout_seconds), service.timeouts, "saga timeouts")
 
     partner_auth = PartnerAuth(requests_pool, settings.sealer(),
                                settings.signature_tolerance_seconds)
-    api = router(redemptions, partner_auth, AppAuth(settings.app_token))
+    api = router(redemptions, partner_auth, MemberAuth(settings.verifier("app")))
     service.http.include_router(api)
     service.http.add_middleware(SignedEntry, router=api)
     service.http.add_exception_handler(Refused, _refused)
     service.http.add_exception_handler(RequestValidationError, _invalid)
+    metrics.install(service)  # after SignedEntry: its wrapper sees every partner request
     return service
 
 

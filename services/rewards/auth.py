@@ -1,33 +1,86 @@
-"""Who is calling: partners by signed requests, the bank's app by a bearer token.
+"""Who is calling: partners by signed requests (the bank's app: runtime/auth.py).
 
 A partner request passes, in this order: fresh timestamp and well-formed nonce (no I/O),
-a live key and a matching HMAC, a first use of the nonce (DB), then the partner's rate
-(an in-process token bucket: the limit holds per instance, so N instances allow N times
-the rate). A partner POST records its nonce in its command's one load (api.py takes the
-token first and gives it back if the nonce was used). Keys are cached opened for
-KEY_CACHE_SECONDS; a revoked or rotated-out key stops working within that time."""
+a known key and a matching HMAC, then a token of the partner's rate (`within_rate`). Only
+then is the nonce's first use recorded (`first_use`, or the command's one load: api.py), so
+a request refused for the rate (429) leaves its nonce unused, and a replayed nonce gives
+its token back.
+
+The rate is a token bucket in the database, shared by every instance (sql/partners.py
+`admit`). An instance takes a lease of tokens from it at a time, about a twentieth of the
+partner's rate (LEASE_SHARE), for at most LEASE_SECONDS; tokens left when it ends are
+lost. So a partner gets at most its rate whatever the number of instances, one statement
+serves many requests, and a partner sending at its rate across N instances may see up to
+N leases (N twentieths) of it lost a second. The same statement reads whether the key is
+live: a revoked key is refused within LEASE_SECONDS on every instance. A key's secret and
+its partner are cached opened for KEY_CACHE_SECONDS."""
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Annotated
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
 
 from runtime.personal_data import Sealer
 
 from .domain import signing
 from .domain.errors import Refused, refuse
-from .domain.partners import Partner, TokenBucket
+from .domain.partners import Partner
 from .handlers.redemptions import Caller, request_hash
 from .sql import partners as sql
 
 log = logging.getLogger(__name__)
 KEY_CACHE_SECONDS = 10.0
+#: How long a lease of tokens serves, and the share of the partner's rate it asks for.
+LEASE_SECONDS = 1.0
+LEASE_SHARE = 20
+SPECIFICATION = "docs/partner-signing.md"
+
+#: The OpenAPI security scheme of every partner route (FastAPI declares it for each route
+#: that depends on PartnerAuth); the other signed headers are `SIGNED_HEADERS`.
+SIGNATURE = APIKeyHeader(
+    name="X-Signature", scheme_name="partnerSignature", auto_error=False,
+    description="Lowercase hex of HMAC-SHA256 over the canonical request, keyed with the"
+                " secret's UTF-8 bytes; with X-Key-Id, X-Timestamp and X-Nonce. Byte by byte"
+                f" in {SPECIFICATION}.")
+#: `openapi_extra` of every partner route: the headers signed along with X-Signature.
+SIGNED_HEADERS = {"parameters": [
+    {"name": "X-Key-Id", "in": "header", "required": True,
+     "description": "The id of the partner's key (pk_...)",
+     "schema": {"type": "string", "maxLength": 64}},
+    {"name": "X-Timestamp", "in": "header", "required": True,
+     "description": "Unix time in seconds, ASCII digits; within the server's tolerance"
+                    " (300 s by default) either way",
+     "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+    {"name": "X-Nonce", "in": "header", "required": True,
+     "description": "Never used before with this key (a 429 leaves it unused)",
+     "schema": {"type": "string", "pattern": signing.NONCE.pattern}},
+]}
+
+
+@dataclass(slots=True)
+class _Lease:
+    """Tokens of a key's partner this instance took from the shared bucket."""
+
+    tokens: int = 0
+    until: float = 0.0
+    #: The bucket was empty: not asked again before it can have a token (a flood above
+    #: the rate costs no statement per request).
+    empty_until: float = 0.0
+    refill: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def take(self) -> bool:
+        if self.tokens > 0 and self.until > time.monotonic():
+            self.tokens -= 1
+            return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +96,12 @@ class PartnerAuth:
         self._sealer = sealer
         self._tolerance = tolerance
         self._keys: dict[str, _CachedKey] = {}
-        self._buckets: dict[str, TokenBucket] = {}
+        self._leases: dict[str, _Lease] = {}
 
-    async def __call__(self, request: Request) -> Caller:
-        """The FastAPI dependency of the routes that record nothing else (GETs)."""
+    async def __call__(self, request: Request,
+                       _declared: Annotated[str | None, Security(SIGNATURE)] = None) -> Caller:
+        """The FastAPI dependency of the routes that record nothing else (GETs); every
+        partner route declares it (`SIGNATURE` in the OpenAPI document)."""
         h = request.headers
         body = await request.body()
         caller = await self.verified(
@@ -70,27 +125,50 @@ class PartnerAuth:
         return Caller(cached.partner, key_id, nonce, request_hash(method, path, body))
 
     async def admit(self, caller: Caller) -> None:
-        """After the signature: the nonce's first use (recorded), then the partner's rate."""
-        await self.first_use(caller)
-        if not self.take_token(caller.partner):
-            raise refuse("rate_limited",
-                         f"more than {caller.partner.rate_per_second} requests per second")
+        """After the signature: the key live and a token of the rate, then the nonce's first
+        use (recorded)."""
+        await self.within_rate(caller)
+        try:
+            await self.first_use(caller)
+        except Refused:
+            self.give_back(caller)
+            raise
+
+    async def within_rate(self, caller: Caller) -> None:
+        """A token of the partner's rate: from this instance's lease, else from a new lease
+        (which also finds the key still live)."""
+        lease = self._leases.get(caller.key_id)
+        if lease is None:
+            lease = self._leases[caller.key_id] = _Lease()
+        partner = caller.partner
+        if lease.take():
+            return
+        async with lease.refill:  # one statement for the requests waiting here
+            if lease.take():
+                return
+            if lease.empty_until > time.monotonic():
+                raise _rate_limited(partner)
+            live, granted = await sql.admit(self._pool, caller.key_id, partner.id,
+                                            partner.rate_per_second,
+                                            max(1, partner.rate_per_second // LEASE_SHARE))
+            if not live:  # revoked: forget the key, answer as for an unknown one
+                self._keys.pop(caller.key_id, None)
+                self._leases.pop(caller.key_id, None)
+                raise refuse("invalid_signature", "signature does not match")
+            if not granted:
+                lease.empty_until = time.monotonic() + 1 / partner.rate_per_second
+                raise _rate_limited(partner)
+            lease.tokens, lease.until = granted - 1, time.monotonic() + LEASE_SECONDS
 
     async def first_use(self, caller: Caller) -> None:
         if not await sql.first_use_of_nonce(self._pool, caller.key_id, caller.nonce):
             raise signing.nonce_reused()
 
-    def take_token(self, partner: Partner) -> bool:
-        """A request of the partner's rate, if one is left this second."""
-        bucket = self._buckets.get(partner.id)
-        if bucket is None or bucket.rate != partner.rate_per_second:
-            bucket = self._buckets[partner.id] = TokenBucket(partner.rate_per_second)
-        return bucket.take(time.monotonic())
-
-    def give_back_token(self, partner: Partner) -> None:
-        """For a request refused for its nonce after it took a token."""
-        if (bucket := self._buckets.get(partner.id)) is not None:
-            bucket.give_back()
+    def give_back(self, caller: Caller) -> None:
+        """The token of a request refused for its nonce after it took one (to the lease:
+        lost with it if it ended meanwhile)."""
+        if (lease := self._leases.get(caller.key_id)) is not None:
+            lease.tokens += 1
 
     async def _key(self, key_id: str) -> _CachedKey:
         now = time.monotonic()
@@ -119,19 +197,9 @@ class PartnerAuth:
         except (ValueError, InvalidTag):
             log.error("the secret of key %s does not open: sealed under another"
                       " PARTNER_KEY_ENCRYPTION_KEY, or before migration 0003"
-                      " (python -m services.rewards.partners reseal)", key_id)
+                      " (loyalty-ops reseal partner-secrets)", key_id)
             return None
 
 
-class AppAuth:
-    """The bank's app backend: `Authorization: Bearer <APP_TOKEN>`."""
-
-    def __init__(self, token: str | None) -> None:
-        self._token = token
-
-    async def __call__(self, request: Request) -> None:
-        if self._token is None:
-            raise Refused("app_disabled", "APP_TOKEN is not configured", 503)
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {self._token}".encode()):
-            raise Refused("unauthorised", "a valid bearer token is required", 401)
+def _rate_limited(partner: Partner) -> Refused:
+    return refuse("rate_limited", f"more than {partner.rate_per_second} requests per second")

@@ -12,11 +12,11 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.tiers import TIERS
+from runtime.auth import AuthSettings
 from runtime.personal_data import Sealer
-from runtime.settings import Settings
 
 from .domain.benefits import Benefits, parse_benefits
 from .domain.offers import Offer
@@ -26,19 +26,24 @@ BENEFITS_FILE = Path(__file__).parent / "benefits.toml"
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 
-class RewardsSettings(Settings):
+class RewardsSettings(AuthSettings):
     http_port: int = Field(default=8003, ge=1, le=65535)
     #: The benefits (BENEFITS_FILE): lounge allowances, prices, code life; validated at start.
     benefits_file: Path = BENEFITS_FILE
-    #: Bearer token of the bank's app backend (APP_TOKEN); unset, the app routes answer 503.
-    app_token: str | None = Field(default=None, min_length=16)
     #: AES-256-GCM key sealing partner secrets at rest, base64 of 32 bytes
-    #: (PARTNER_KEY_ENCRYPTION_KEY). Unset: a fixed development key, with a warning.
+    #: (PARTNER_KEY_ENCRYPTION_KEY). Unset: a fixed development key, with a warning, in
+    #: ENVIRONMENT=dev only (any other refuses to start).
     partner_key_encryption_key: str | None = None
-    #: Pepper of the redemption-code HMAC (CODE_PEPPER). Unset: a development value.
+    #: Pepper of the redemption-code HMAC (CODE_PEPPER). Unset: a development value (dev
+    #: only, as above).
     code_pepper: str | None = Field(default=None, min_length=16)
     #: How long a points-paid redemption waits for the points service before answering 202.
     saga_wait_seconds: float = Field(default=3.0, gt=0, le=30)
+    #: How long a points-paid redemption may wait for the points service at all: then it is
+    #: rejected `timed_out` (a debit landing later is refunded). Above SAGA_WAIT_SECONDS.
+    saga_timeout_seconds: float = Field(default=300.0, gt=0)
+    #: Redemptions timed out per transaction (the job repeats until none are due).
+    saga_timeout_batch: int = Field(default=500, ge=1, le=10_000)
     #: How long a consumer's poll waits to fill a batch. Shorter than the runtime's default
     #: (100 ms): a subscriber whose poll came back empty also sleeps this long before the
     #: next one (FastStream), and the saga's answer from the points service is waited for by
@@ -46,6 +51,22 @@ class RewardsSettings(Settings):
     batch_timeout_ms: int = Field(default=10, ge=1)
     #: Accepted clock difference of signed requests, either way.
     signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
+
+    @model_validator(mode="after")
+    def _real_keys_outside_dev(self) -> RewardsSettings:
+        missing = [name for name, value in (
+            ("PARTNER_KEY_ENCRYPTION_KEY", self.partner_key_encryption_key),
+            ("CODE_PEPPER", self.code_pepper)) if not value]
+        if self.environment != "dev" and missing:
+            raise ValueError(f"ENVIRONMENT={self.environment} needs {' and '.join(missing)}"
+                             " (the development values protect nothing)")
+        return self
+
+    @model_validator(mode="after")
+    def _timeout_beyond_wait(self) -> RewardsSettings:
+        if self.saga_timeout_seconds <= self.saga_wait_seconds:
+            raise ValueError("SAGA_TIMEOUT_SECONDS must be above SAGA_WAIT_SECONDS")
+        return self
 
     def partner_key(self) -> bytes:
         if self.partner_key_encryption_key:

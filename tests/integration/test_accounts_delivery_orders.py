@@ -33,6 +33,7 @@ from tests.integration.test_accounts_members import (
     snapshot,
     watch,
 )
+from tests.tokens import AsPathMember
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ async def test_the_same_facts_in_any_delivery_order_give_the_same_tiers(infra):
         await wait_until_drained(accounts.pool)
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
-                                     base_url="http://accounts") as http:
+                                     base_url="http://accounts", auth=AsPathMember()) as http:
             for order in ORDERS:
                 for member, history, status in zip(members[order], HISTORIES, STATUSES,
                                                    strict=True):
@@ -193,7 +194,7 @@ async def test_a_day_corrected_back_and_forth_is_announced_each_time(infra):
             ("private_banking", "gold", "2026-03-01")]
         assert len({dict(r.headers)["ce_id"] for r in published}) == 7
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
-                                     base_url="http://accounts") as http:
+                                     base_url="http://accounts", auth=AsPathMember()) as http:
             shown = (await http.get(f"/members/{a}/tier/history")).json()["changes"]
         assert [(c["new_tier"], c["reason"], c["effective_date"]) for c in shown] == [
             ("gold", "assets_below", "2026-03-01"),

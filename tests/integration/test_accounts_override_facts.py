@@ -24,14 +24,17 @@ from tests.integration.test_accounts_members import (
     snapshot,
     watch,
 )
-from tests.integration.test_accounts_tiers import STAFF_TOKEN, _enrol
+from tests.integration.test_accounts_tiers import _enrol
+from tests.tokens import AsPathMember, staff_headers
 
 pytestmark = pytest.mark.integration
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-Id": "rm-0007"}
+STAFF = staff_headers("rm-0007")
 
 
 def _staff_build(name: str, prefix: str):
-    return accounts_build(name, prefix, AccountsSettings(staff_token=STAFF_TOKEN))
+    # Every override here is applied at once (no second approver: test_staff_auth.py).
+    return accounts_build(name, prefix,
+                          AccountsSettings(tier_override_approval_above_steps=3))
 
 
 def changes(published) -> list[tuple]:
@@ -54,7 +57,7 @@ async def test_overrides_replaced_and_withdrawn_the_same_day(infra):
         month_start = today.replace(day=1)
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
-                                     base_url="http://accounts") as http:
+                                     base_url="http://accounts", auth=AsPathMember()) as http:
             first = await http.post(url, headers=STAFF, json={
                 "tier": "private_banking", "until": until, "reason": "大额存款即将到账"})
             assert first.status_code == 201, first.text

@@ -34,9 +34,9 @@ from tests.integration.test_accounts_members import (
     snapshot,
     watch,
 )
+from tests.tokens import AsPathMember, staff_headers
 
 pytestmark = pytest.mark.integration
-STAFF_TOKEN = "test-staff-token"
 
 
 def tier_changes(records) -> list[tuple]:
@@ -97,7 +97,7 @@ async def test_snapshots_crossing_thresholds_change_tiers_and_points_multipliers
             == expected
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
-                                     base_url="http://accounts") as http:
+                                     base_url="http://accounts", auth=AsPathMember()) as http:
             status = (await http.get(f"/members/{a}/tier")).json()
             assert (status["tier"], status["since"]) == ("private_banking", "2026-01-01")
             assert status["benefits"] == {"lounge_visits_per_year": None,
@@ -166,7 +166,9 @@ async def test_snapshots_that_arrive_before_the_enrolment_decide_it(infra):
 
 
 def _staff_build(name: str, prefix: str):
-    return accounts_build(name, prefix, AccountsSettings(staff_token=STAFF_TOKEN))
+    # Applied at once (no second approver: test_staff_auth.py).
+    return accounts_build(name, prefix,
+                          AccountsSettings(tier_override_approval_above_steps=3))
 
 
 async def test_staff_override_is_authenticated_audited_and_ends(infra):
@@ -180,18 +182,20 @@ async def test_staff_override_is_authenticated_audited_and_ends(infra):
         await eventually(lambda: consumed(reports, 1), what="snapshot consumed")
         today = datetime.now(SHANGHAI).date()
         until = today + timedelta(days=30)
-        staff = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-Id": "rm-0042"}
+        staff = staff_headers("rm-0042")
         body = {"tier": "private_banking", "until": until.isoformat(),
                 "reason": "关系经理审批: 大额存款即将到账"}
         url = f"/staff/members/{a}/tier-override"
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
-                                     base_url="http://accounts") as http:
+                                     base_url="http://accounts", auth=AsPathMember()) as http:
             assert (await http.post(url, json=body)).status_code == 401
             assert (await http.post(url, json=body, headers={
                 **staff, "Authorization": "Bearer wrong"})).status_code == 401
-            assert (await http.post(url, json=body, headers={
-                "Authorization": staff["Authorization"]})).status_code == 400
+            # Identity and roles come from the token (no self-declared header): without the
+            # staff role, 403.
+            assert (await http.post(url, json=body, headers=staff_headers(
+                "rm-0042", "loyalty-approver"))).status_code == 403
             past = {**body, "until": (today - timedelta(days=1)).isoformat()}
             assert (await http.post(url, json=past, headers=staff)).status_code == 422
             assert (await http.post("/staff/members/C0000000000/tier-override", json=body,

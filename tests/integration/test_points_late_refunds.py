@@ -6,6 +6,7 @@ forfeited at once and the closed ledger stays at zero."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -15,6 +16,7 @@ from runtime.relay import wait_until_drained
 from tests.integration.fresh import customers
 from tests.integration.kafka_tools import eventually, produce_to, read_topic
 from tests.integration.points_events import (
+    SHANGHAI,
     cancellation,
     ce_type,
     closed,
@@ -107,9 +109,11 @@ async def test_points_coming_back_after_the_member_closed_are_forfeited_at_once(
     await produce_to(points, [closed(redeemer), closed(shopper)])
     await eventually(consumed(points, 5), what="closed")
 
-    # After closing: the redemption is cancelled, the purchase refunded.
+    # After closing: the redemption is cancelled, the purchase refunded (dated after the
+    # closure too; test_points_closure_order has a refund dated before it).
     await produce_to(points, [cancellation(redeemer, "rdm_after_close", 400),
-                              refund(shopper, "T-returned", "500.00", refund_id="R-returned")])
+                              refund(shopper, "T-returned", "500.00", refund_id="R-returned",
+                                     at=datetime.now(SHANGHAI))])
     await eventually(consumed(points, 7), what="cancellation and refund handled")
 
     for member in (redeemer, shopper):

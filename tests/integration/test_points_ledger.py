@@ -35,6 +35,7 @@ from tests.integration.points_events import (
     redemption,
     refund,
 )
+from tests.tokens import AsPathMember, member_headers
 
 pytestmark = pytest.mark.integration
 
@@ -298,7 +299,9 @@ async def test_a_closed_member_forfeits_the_balance_once(points):
     await eventually(consumed(points, 2), what="earned")
     await produce_to(points, [closed(member), closed(member)])
     await eventually(consumed(points, 4), what="closed")
-    await produce_to(points, [purchase(member, "500.00"), redemption(member, 10)])
+    # Dated after the closure (one dated before it counts however late it comes).
+    after = datetime.now(SHANGHAI)
+    await produce_to(points, [purchase(member, "500.00", at=after), redemption(member, 10)])
     await eventually(consumed(points, 6), what="after closing")
 
     events = await _published(points, {member}, 4)
@@ -318,13 +321,15 @@ async def test_the_app_reads_balance_and_paginated_history(points):
         *[purchase(member, "10.00", at=now) for _ in range(4)]])
     await eventually(consumed(points, 5), what="earned")
     transport = httpx.ASGITransport(app=points.http)
-    async with httpx.AsyncClient(transport=transport, base_url="http://points") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://points",
+                                 auth=AsPathMember()) as client:
         balance = (await client.get(f"/v1/members/{member}/balance")).json()
         first = (await client.get(f"/v1/members/{member}/history", params={"limit": 3})).json()
         rest = (await client.get(f"/v1/members/{member}/history",
                                  params={"limit": 3, "before": first["next_cursor"]})).json()
         unknown = await client.get(f"/v1/members/{customers(1)[0]}/balance")
-        malformed = await client.get("/v1/members/not-a-member/balance")
+        malformed = await client.get("/v1/members/not-a-member/balance",
+                                     headers=member_headers(member))
         spec = (await client.get("/openapi.json")).json()
 
     assert (balance["balance"], balance["available"]) == (140, 140)

@@ -22,17 +22,16 @@ from services.rewards.app import build
 from services.rewards.partners import create_partner, reseal, rotate
 from tests.integration.fresh import customers, fresh_service
 from tests.integration.kafka_tools import eventually, produce, read_topic
+from tests.tokens import member_headers
 from tools.partner_client import PartnerClient
 
 pytestmark = pytest.mark.integration
-APP_TOKEN = "test-app-token-0123456789"
 LOUNGE = "PEK-T3-01"
 DISCOUNT_OFFER = "off_coffee_02_2"   # Manner 饮品8折券: no points, 4 per month, every tier
 
 
 @asynccontextmanager
 async def started_rewards(monkeypatch, **env):
-    monkeypatch.setenv("APP_TOKEN", APP_TOKEN)
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
     async with fresh_service(build, "rewards") as service:
@@ -61,7 +60,7 @@ async def new_partner(service, *, name="龙腾出行", scopes=("lounge", "offers
 
 async def code_for(service, member: str) -> str:
     response = await service.client.post(f"/v1/app/members/{member}/redemption-codes",
-                                         headers={"Authorization": f"Bearer {APP_TOKEN}"})
+                                         headers=member_headers(member))
     assert response.status_code == 201, response.text
     return response.json()["code"]
 
@@ -209,7 +208,7 @@ async def test_concurrent_visits_never_exceed_the_allowance(rewards):
 
     # The app sees it; a cancelled visit gives its visit back.
     entitlements = await rewards.client.get(f"/v1/app/members/{member}/entitlements",
-                                            headers={"Authorization": f"Bearer {APP_TOKEN}"})
+                                            headers=member_headers(member))
     assert entitlements.json()["lounge"] | {"year": 0} == {
         "year": 0, "allowance": 2, "used": 2, "remaining": 0, "points_per_person_beyond": 3000}
     confirmed = next(r for r in responses if r.status_code == 201).json()["id"]
@@ -282,5 +281,5 @@ async def test_tiers_and_closures_arrive_from_the_members_topic(rewards):
     refused = await partner.redeem_lounge(await code_for(rewards, standard), LOUNGE)
     assert refused.json()["code"] == "allowance_used_up"
     no_code = await rewards.client.post(f"/v1/app/members/{closed}/redemption-codes",
-                                        headers={"Authorization": f"Bearer {APP_TOKEN}"})
+                                        headers=member_headers(closed))
     assert (no_code.status_code, no_code.json()["code"]) == (422, "member_closed")

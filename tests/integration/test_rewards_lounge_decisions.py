@@ -16,13 +16,13 @@ from services.rewards.domain.benefits import lounge_period, lounge_visit, remain
 from services.rewards.domain.errors import Refused
 from tests.integration.fresh import customers
 from tests.integration.test_rewards_api import (
-    APP_TOKEN,
     LOUNGE,
     code_for,
     new_partner,
     set_tier,
     started_rewards,
 )
+from tests.tokens import member_headers
 
 pytestmark = pytest.mark.integration
 #: (tier, visits used this year, guests, allow_points): every tier around its allowance
@@ -52,7 +52,7 @@ async def test_the_api_decides_every_tier_and_party_as_the_domain_does(infra, mo
                 "INSERT INTO usage (member_id, item, period, used) VALUES ($1, 'lounge', $2, $3)",
                 member, period, used)
             seen = await rewards.client.get(f"/v1/app/members/{member}/entitlements",
-                                            headers={"Authorization": f"Bearer {APP_TOKEN}"})
+                                            headers=member_headers(member))
             assert seen.json()["lounge"]["remaining"] == remaining_visits(benefits, tier, used)
             response = await partner.redeem_lounge(await code_for(rewards, member), LOUNGE,
                                                    guests=guests, allow_points=allow_points)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -21,7 +22,6 @@ from tests.integration.fresh import customers, fresh_world
 from tests.integration.kafka_tools import eventually, produce, read_topic
 from tests.integration.points_events import purchase
 from tests.integration.test_rewards_api import (
-    APP_TOKEN,
     LOUNGE,
     code_for,
     new_partner,
@@ -130,22 +130,33 @@ async def test_the_points_answer_settles_the_waiting_request(infra, monkeypatch)
         assert cancel["points_to_refund"] == 800
 
 
-async def test_with_the_points_service_balances_hold_and_refunds_happen_once(infra,
-                                                                           monkeypatch):
-    monkeypatch.setenv("APP_TOKEN", APP_TOKEN)
-    monkeypatch.setenv("SAGA_WAIT_SECONDS", "10")
-    bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
+@asynccontextmanager
+async def with_points(bootstrap: str):
+    """rewards and points in one world, a partner of rewards, and a Standard member (no free
+    lounge visits, 3,000 points a person) who has earned 7,000 points."""
     async with fresh_world({"rewards": rewards_build, "points": points_build}) as world:
         rewards, points = world["rewards"], world["points"]
         rewards.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=rewards.http),
                                            base_url="http://rewards", timeout=30)
-        partner = await new_partner(rewards)
-        member = customers(1)[0]  # Standard: no free lounge visits, 3,000 points a person
-        await produce(bootstrap, points.topic(CARD_TRANSACTIONS_V1), [purchase(member, "7000")])
-        await read_topic(bootstrap, points.topic(POINTS_V1), timeout=30,
-                         keep=lambda r: r.key == member.encode() and ce_type(r) == "points.earned",
-                         until=lambda kept: len(kept) >= 1)
+        try:
+            partner = await new_partner(rewards)
+            member = customers(1)[0]
+            await produce(bootstrap, points.topic(CARD_TRANSACTIONS_V1),
+                          [purchase(member, "7000")])
+            await read_topic(
+                bootstrap, points.topic(POINTS_V1), timeout=30,
+                keep=lambda r: r.key == member.encode() and ce_type(r) == "points.earned",
+                until=lambda kept: len(kept) >= 1)
+            yield rewards, points, partner, member
+        finally:
+            await rewards.client.aclose()
 
+
+async def test_with_the_points_service_balances_hold_and_refunds_happen_once(infra,
+                                                                           monkeypatch):
+    monkeypatch.setenv("SAGA_WAIT_SECONDS", "10")
+    bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
+    async with with_points(bootstrap) as (rewards, points, partner, member):
         # Five visits at once, 3,000 points each, on a balance of 7,000: two go through.
         codes = [await code_for(rewards, member) for _ in range(5)]
         responses = await asyncio.gather(*(
@@ -176,4 +187,3 @@ async def test_with_the_points_service_balances_hold_and_refunds_happen_once(inf
         assert sorted(ce_type(r) for r in answers) == [
             "points.debit-rejected", "points.debit-rejected", "points.debit-rejected",
             "points.debited", "points.debited", "points.refunded"]
-        await rewards.client.aclose()

@@ -11,7 +11,10 @@ requests on a fixed arrival schedule: request i leaves at t0 + i/rate whether or
 ones have answered (the first --warm-up seconds at the full rate are not measured, though
 their errors are reported), and its latency is counted from that scheduled time (so a
 stalled server shows as latency, not as a slower request rate).
-Prints p50/p99/max and errors per scenario.
+Prints p50/p99/max and errors per scenario, and the CPU per measured request of the
+services' processes and of their PostgreSQL connections above what they use idle (measured
+for 3 s before the requests; read from /proc: a local database).
+`--profile DIR` runs the rewards processes under cProfile.
 
 - lounge: visits inside the allowance (Private Banking members), no other service involved.
 - offers: points-paid offer redemptions, each a round trip through the points service.
@@ -121,12 +124,48 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
+    #: CPU seconds over the measured part: the services' processes, their database backends;
+    #: and what they use per second idle (polls, relays), measured just before the load.
+    cpu: tuple[float, float] | None = None
+    idle: tuple[float, float] = (0.0, 0.0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes so far (Linux); a process gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    services: list[int]
+    backends: list[int]
+
+    def read(self) -> tuple[float, float]:
+        return cpu_seconds(self.services), cpu_seconds(self.backends)
+
+    async def idle(self, seconds: float = 3.0) -> tuple[float, float]:
+        """CPU seconds per second used without requests."""
+        start, began = self.read(), time.monotonic()
+        await asyncio.sleep(seconds)
+        end, took = self.read(), time.monotonic() - began
+        return (end[0] - start[0]) / took, (end[1] - start[1]) / took
 
 
 async def open_loop(connections: Connections, signer: Signer, path: str, bodies: list[bytes],
-                    rate: float, unmeasured: int = 0) -> Result:
+                    rate: float, unmeasured: int = 0, meter: CpuMeter | None = None) -> Result:
     """Send `bodies` at `rate`; the first `unmeasured` ones (the warm-up) are not counted."""
     result, warm_up = Result(), Result()
+    first = None
+    if meter is not None:
+        result.idle = await meter.idle()
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
 
@@ -149,9 +188,15 @@ async def open_loop(connections: Connections, signer: Signer, path: str, bodies:
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        if i == unmeasured and meter is not None:
+            first = meter.read()
         tasks.append(asyncio.create_task(
             one(scheduled, body, warm_up if i < unmeasured else result)))
     await asyncio.gather(*tasks)
+    if first is not None:
+        last, took = meter.read(), loop.time() - (start + unmeasured / rate)
+        result.cpu = (last[0] - first[0] - result.idle[0] * took,
+                      last[1] - first[1] - result.idle[1] * took)
     for error, count in warm_up.errors.items():  # not timed, but never hidden
         result.errors[f"warm-up {error}"] += count
     return result
@@ -166,6 +211,10 @@ def report(name: str, rate: float, result: Result, budget_ms: float) -> bool:
           f"p99 {pct(0.99):.1f} ms  max {lat[-1] * 1000:.1f} ms  "
           f"statuses {dict(result.statuses)}  errors {dict(result.errors) or 0}  "
           f"(target p99 <= {budget_ms:g} ms: {'met' if ok else 'NOT met'})")
+    if result.cpu and lat:
+        print(f"  CPU per request above idle: services {result.cpu[0] / len(lat) * 1e6:.0f} us,"
+              f" their PostgreSQL connections {result.cpu[1] / len(lat) * 1e6:.0f} us"
+              f" (idle: {result.idle[0]:.2f} and {result.idle[1]:.2f} CPU s/s)")
     return ok
 
 
@@ -177,9 +226,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn(service: str, name: str, prefix: str, port: int, log_dir: str) -> subprocess.Popen:
+def spawn(service: str, name: str, prefix: str, port: int, log_dir: str,
+          profile: str | None = None) -> subprocess.Popen:
+    """`profile`: a directory to write the process's cProfile statistics to when it stops."""
     code = (f"from services.{service}.app import build; "
             f"build({name!r}, {prefix!r}).run()")
+    if profile:  # uvicorn re-raises SIGTERM once stopped: the statistics are written then
+        out = os.path.join(profile, f"{service}-{port}.prof")
+        code = ("import cProfile, signal, sys; profile = cProfile.Profile(); "
+                "signal.signal(signal.SIGTERM, lambda *_: (profile.disable(), "
+                f"profile.dump_stats({out!r}), sys.exit(0))); profile.enable(); {code}")
     log = open(os.path.join(log_dir, f"{name}-{port}.log"), "w")
     return subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
@@ -246,6 +302,14 @@ async def drop_topics(bootstrap_servers: str, prefix: str) -> None:
         print(f"could not delete the run's topics: {exc!r}", file=sys.stderr)
 
 
+async def cpu_meter(pool: asyncpg.Pool, procs: list[subprocess.Popen], run: str) -> CpuMeter:
+    """The services' processes and the database backends of their connections (named after
+    the run's schemas)."""
+    backends = await pool.fetch("SELECT pid FROM pg_stat_activity"
+                                " WHERE strpos(application_name, $1) > 0", run)
+    return CpuMeter([p.pid for p in procs], [r["pid"] for r in backends])
+
+
 async def main_async(args: argparse.Namespace) -> int:
     settings = RewardsSettings()
     run = uuid.uuid4().hex[:6]
@@ -253,7 +317,9 @@ async def main_async(args: argparse.Namespace) -> int:
     log_dir = os.path.join(".local", "logs")
     os.makedirs(log_dir, exist_ok=True)
     ports = [free_port() for _ in range(args.instances)]
-    procs = [spawn("rewards", name, prefix, p, log_dir) for p in ports]
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+    procs = [spawn("rewards", name, prefix, p, log_dir, args.profile) for p in ports]
     want_offers = args.scenario in ("offers", "both")
     if want_offers:
         points_port = free_port()
@@ -283,7 +349,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 issued = await insert_codes(conn, settings.pepper(), members, n)
             bodies = [json.dumps({"code": c, "lounge_id": LOUNGE}).encode() for c in issued]
             result = await open_loop(connections, signer, "/v1/redemptions/lounge-visits",
-                                     bodies, args.lounge_rate, unmeasured=warm_up)
+                                     bodies, args.lounge_rate, unmeasured=warm_up,
+                                     meter=await cpu_meter(pool, procs, run))
             all_ok &= report("lounge visits inside the allowance", args.lounge_rate, result, 15)
 
         if want_offers:
@@ -299,7 +366,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 issued = await insert_codes(conn, settings.pepper(), members, n)
             bodies = [json.dumps({"code": c, "offer_id": OFFER}).encode() for c in issued]
             result = await open_loop(connections, signer, "/v1/redemptions/offers", bodies,
-                                     args.offer_rate, unmeasured=warm_up)
+                                     args.offer_rate, unmeasured=warm_up,
+                                     meter=await cpu_meter(pool, procs, run))
             all_ok &= report("points-paid offers (round trip through points)",
                              args.offer_rate, result, 100)
             await points_pool.close()
@@ -334,6 +402,8 @@ def main() -> None:
                         help="seconds at the full rate before measuring")
     parser.add_argument("--scenario", choices=("lounge", "offers", "both"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the bench schemas")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="run the rewards processes under cProfile; statistics to DIR")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 

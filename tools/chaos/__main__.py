@@ -1,6 +1,6 @@
 """`python -m tools.chaos` (or `scripts/chaos`): the fault suite; exits 1 on any difference.
 
-    --short               the CI version: 3,000 purchases, 2 kills of each service, one
+    --short               the CI version: 2,000 purchases, 2 kills of each service, one
                           database and one broker restart
     --seed N              the input and the faults' moments (default 1)
     --transactions N      card purchases (default 100,000)

@@ -83,13 +83,13 @@ async def published_once(world: World, broker: Broker) -> tuple[Published, list[
                      {t: sum(ids.values()) for t, ids in short.items()}), found
 
 
-async def provider_sends(world: World) -> tuple[int, list[Difference]]:
-    """Messages the sandbox accepted, and those it accepted more than once."""
+async def provider_sends(world: World) -> tuple[int, list[Difference], set[str]]:
+    """Messages the sandbox accepted, those it accepted more than once, and their ids."""
     async with httpx.AsyncClient(timeout=30) as http:
         sends: dict[str, int] = (await http.get(f"{world.url(SANDBOX)}/chaos/sends")).json()
     return sum(sends.values()), [
         Difference("sent twice to a provider", f"message {m} accepted {n} times")
-        for m, n in sorted(sends.items()) if n > 1]
+        for m, n in sorted(sends.items()) if n > 1], set(sends)
 
 
 async def ledger_checks(world: World, database_url: str) -> list[Difference]:

@@ -60,19 +60,20 @@ async def settle(world: World, broker: Broker, database_url: str, timeout: float
     return [Difference(f"{world.label}: stalled", f"not settled after {timeout:.0f}s: {last}")]
 
 
-async def unsent_messages(world: World, database_url: str, wait: float = 60.0) -> list[str]:
-    """Messages due but still queued after `wait` (the sender stalled)."""
+async def unsent_messages(world: World, database_url: str, wait: float = 90.0) -> list[str]:
+    """Messages due but still queued, or still being sent, after `wait` (the sender
+    stalled; a send a kill interrupted is settled once its lease, 30 s, has run out)."""
     deadline = time.monotonic() + wait
     while True:
         conn = await asyncpg.connect(database_url)
         try:
             due = await conn.fetchval(
                 f'SELECT count(*) FROM "{world.schema("notifications")}".messages'
-                " WHERE state = 'queued' AND not_before <= now()")
+                " WHERE state = 'queued' AND not_before <= now() OR state = 'sending'")
         finally:
             await conn.close()
         if not due:
             return []
         if time.monotonic() > deadline:
-            return [f"{due} messages due but not sent after {wait:.0f}s"]
+            return [f"{due} messages due but not sent (or settled) after {wait:.0f}s"]
         await asyncio.sleep(1)

@@ -22,13 +22,14 @@ from typing import Any
 import asyncpg
 import httpx
 
+from runtime.auth import dev_token
 from runtime.personal_data import Sealer
 from services.rewards.partners import create_partner
 from services.rewards.settings import read_lounges, read_offers
 from simulator.spending import SHANGHAI
 from tools.partner_client import PartnerClient
 
-from .world import APP_TOKEN, PARTNER_KEY, World
+from .world import PARTNER_KEY, World
 
 LOUNGE_PARTNER, OFFER_PARTNER = "ptn_chaos_lounges", "ptn_chaos_offers"
 #: How long one operation may take, faults included, before it counts as stuck.
@@ -200,7 +201,7 @@ class Driver:
     async def _code(self, member_id: str) -> str | None:
         response = await self._retried(lambda: self.http.post(
             f"/v1/app/members/{member_id}/redemption-codes",
-            headers={"Authorization": f"Bearer {APP_TOKEN}"}))
+            headers={"Authorization": f"Bearer {dev_token('app', member_id)}"}))
         return response.json()["code"] if response.status_code == 201 else None
 
     async def _settled(self, client: PartnerClient, redemption_id: str, *, refunded: bool

@@ -2,7 +2,8 @@
 compared in: table -> {business key: the other columns}.
 
 Left out: surrogate ids, the wall-clock times of when a row was written (`*_at` columns
-named for it, below), ciphertexts (random nonces), and ids a world makes up: a redemption id
+named for it, below), ciphertexts (random nonces: any bytea column is compared as whether it
+is set, so a newly sealed column needs nothing here), and ids a world makes up: a redemption id
 is replaced by its partner and Idempotency-Key wherever it appears. The points ledger is
 compared as balances, lots, each purchase's rating as it stands and the points each business
 fact moved in all (a purchase rated late is re-rated: more transfers, the same net). Not
@@ -124,6 +125,9 @@ async def _table(conn: asyncpg.Connection, world: World, table: Table,
             values[column] = name_of(values[column]) or values[column]
         for column in flags:
             values[column] = values[column] is not None
+        for column, value in values.items():
+            if isinstance(value, bytes):  # sealed: random nonces
+                values[column] = "<sealed>"
         for column in table.dated:
             values[column] = _relative(values[column], day)
         key = tuple(values[c] for c in table.key)
@@ -155,7 +159,8 @@ async def _net_transfers(conn: asyncpg.Connection, world: World,
                          name_of: Callable[[str], str | None]) -> dict[Key, Any]:
     """The member's points each business fact moved in all, whatever transfers it took: a
     purchase nets its earning, its re-ratings and its refunds' reversals; a redemption its
-    debit, and its refund apart; an expiry and a forfeiture are one transfer each."""
+    debit, and its refund apart; an expiry is one transfer; a member's forfeitures are one
+    total (the closure's, and those of facts dated before it that came after it)."""
     schema = world.schema("points")
     refunded = dict(await conn.fetch(f'SELECT refund_id, transaction_id FROM "{schema}".refunds'))
     net: dict[Key, list] = {}
@@ -171,6 +176,8 @@ async def _net_transfers(conn: asyncpg.Connection, world: World,
             key: Key = ("purchase", transaction)
         elif kind in ("debit", "refund"):
             key = (kind, name_of(reference) or reference)
+        elif kind == "forfeit":  # the member's, whichever fact made it: a late purchase
+            key = (kind, t["member_id"])  # is forfeited under its own reference
         else:
             key = (kind, reference)
         entry = net.setdefault(key, [t["member_id"], 0])
@@ -225,5 +232,17 @@ async def processed(world: World, database_url: str) -> dict[str, int]:
     try:
         return {s: await conn.fetchval(f'SELECT count(*) FROM "{world.schema(s)}".inbox')
                 for s in SERVICES}
+    finally:
+        await conn.close()
+
+
+async def interrupted_sends(world: World, database_url: str) -> set[str]:
+    """Messages whose sender was killed during the provider call: settled as sent, the
+    provider not called again (services/notifications/handlers/sender.py)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {str(r[0]) for r in await conn.fetch(
+            f'SELECT id FROM "{world.schema("notifications")}".messages'
+            " WHERE reason = 'interrupted'")}
     finally:
         await conn.close()

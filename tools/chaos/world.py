@@ -52,7 +52,6 @@ PUBLISHES = {
     "notifications": (NOTIFICATIONS_V1,),
 }
 INPUT_TOPICS = (CUSTOMERS_V1, ASSET_SNAPSHOTS_V1, CARD_TRANSACTIONS_V1)
-APP_TOKEN = "chaos-app-token-0123456789"
 #: base64 of 32 bytes: partner secrets are sealed under it (redemptions.py creates them).
 PARTNER_KEY = "Y2hhb3MtcGFydG5lci1rZXktLTMyLWJ5dGVzLW9rISE="
 SANDBOX = "sandbox"
@@ -95,7 +94,7 @@ class World:
                "HTTP_PORT": str(self.ports[service]), "INSTANCE_ID": f"{service}-{self.label}",
                "PYTHONUNBUFFERED": "1"}
         if service == "rewards":
-            env |= {"APP_TOKEN": APP_TOKEN, "PARTNER_KEY_ENCRYPTION_KEY": PARTNER_KEY}
+            env |= {"PARTNER_KEY_ENCRYPTION_KEY": PARTNER_KEY}
         if service == "notifications":
             # No quiet hours and a high cap: every message goes as soon as it is due, so the
             # sandbox sees as many sends as possible (and whatever the time of day).

@@ -36,7 +36,8 @@ class OnAssetSnapshots:
         if not fresh:
             return  # duplicates only
         retiering = await Retiering.load(uow, self.programme, self.clock(),
-                                         sorted({member_id for member_id, _ in fresh}))
+                                         sorted({member_id for member_id, _ in fresh}),
+                                         closed=True)
         # One month at a time, in delivery order, as if each had come in a batch of its
         # own: what is announced does not depend on where batches happen to split.
         full = {m: retiering.facts(m) for m in retiering.members}

@@ -1,27 +1,29 @@
 """corebanking.customers.v1 -> members, consents; member.enrolled / updated / closed on
-loyalty.members.v1, member.contact-changed / contact-erased on loyalty.member-contacts.v1,
-and member.tier-changed when snapshots were there before the enrolment (decided from all of
-them, handlers/timelines.py).
+loyalty.members.v1, member.contact-changed / contact-erased (then a tombstone of the member:
+the topic is compacted) on loyalty.member-contacts.v1, and member.tier-changed when
+snapshots were there before the enrolment (decided from all of them, handlers/timelines.py).
 
 The batch's members are locked first (sql.members.lock_members): a snapshot and the
 enrolment it must be decided with can otherwise be processed at the same moment, each blind
-to the other's uncommitted row. Mobile numbers and openids are sealed at rest, found by
-their keyed hash, and never logged.
+to the other's uncommitted row. Every personal field is sealed at rest (personal.py); mobile
+numbers and openids are found by their keyed hash; none is ever logged.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Literal
 
+from contracts.accounts.v1 import MemberContactErased
 from contracts.corebanking.v1 import CustomerClosed, CustomerOnboarded, CustomerUpdated
+from contracts.topics import MEMBER_CONTACTS_V1
 from runtime.consumer import Inbound
 from runtime.personal_data import Sealer, lookup_hash
 from runtime.unit_of_work import UnitOfWork
 
 from ..domain.members import Member, Profile, Step, on_close, on_profile
 from ..domain.programme import TierProgramme
+from ..personal import Personal, seal_personal, sealing_context
 from ..sql import members as sql
 from ..sql import overrides as overrides_sql
 from ..sql.members import ConsentChange, MemberRow
@@ -30,13 +32,7 @@ from .events import member_events
 from .timelines import Retiering
 
 log = logging.getLogger(__name__)
-ContactField = Literal["mobile", "wechat_openid"]
-
-
-def sealing_context(member_id: str, field: ContactField) -> str:
-    """What a contact field is sealed under: copied onto another member's row or into
-    another field, a ciphertext does not open."""
-    return f"{member_id}:{field}"
+__all__ = ["OnCustomerFile", "sealing_context"]
 
 
 class OnCustomerFile:
@@ -53,7 +49,7 @@ class OnCustomerFile:
     async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
         ids = sorted({i.event.customer_id for i in batch})
         await sql.lock_members(uow.conn, ids)
-        known = await sql.members(uow.conn, ids)
+        known = await sql.members(uow.conn, ids, self.sealer)
         rows: dict[str, MemberRow] = {}
         consents: list[ConsentChange] = []
         enrolments: dict[str, Inbound] = {}
@@ -73,12 +69,13 @@ class OnCustomerFile:
                                        inbound.envelope.id)
                          for name, granted in step.consent_changes]
             if step.action == "close":
-                closed.add(member_id)
-                enrolments.pop(member_id, None)
+                closed.add(member_id)  # enrolled in this batch: its tiers decided still
             elif step.action == "enrol":
                 enrolments[member_id] = inbound
             for out in member_events(step, event, at):
-                uow.emit(out, inbound)
+                emitted = uow.emit(out, inbound)
+                if isinstance(out, MemberContactErased):  # compaction drops the contact data
+                    uow.tombstone(MEMBER_CONTACTS_V1, member_id, after=emitted)
 
         await sql.save_members(uow.conn, list(rows.values()))
         await sql.record_consent_changes(uow.conn, consents)
@@ -92,14 +89,15 @@ class OnCustomerFile:
         return on_profile(member, event.customer_id, self._profile(event), at)
 
     def _row(self, step: Step, event, at: datetime, earlier: MemberRow | None) -> MemberRow:
-        """The member as written: contact data sealed, none left once closed."""
+        """The member as written: personal data sealed, none left once closed."""
         member_id = step.member.member_id
         enrolled_at = at if step.action == "enrol" else earlier and earlier.enrolled_at
         if step.action == "close":
-            return MemberRow(step.member, None, None, enrolled_at, at)
+            return MemberRow(step.member, None, None, None, enrolled_at, at)
         openid = event.wechat_openid
         return MemberRow(
-            step.member, self.sealer.seal(sealing_context(member_id, "mobile"), event.mobile),
+            step.member, seal_personal(self.sealer, member_id, Personal.of(event)),
+            self.sealer.seal(sealing_context(member_id, "mobile"), event.mobile),
             openid and self.sealer.seal(sealing_context(member_id, "wechat_openid"), openid),
             enrolled_at, None)
 
@@ -108,7 +106,8 @@ class OnCustomerFile:
         tiers at once, every month in calendar order (handlers/timelines.py)."""
         if not enrolments:
             return
-        retiering = await Retiering.load(uow, self.programme, self.clock(), sorted(enrolments))
+        retiering = await Retiering.load(uow, self.programme, self.clock(), sorted(enrolments),
+                                         closed=True)
         for member_id in sorted(retiering.members):
             retiering.decide(member_id, enrolments[member_id])
         await retiering.save()

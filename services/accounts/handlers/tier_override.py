@@ -34,9 +34,12 @@ class Outcome:
 
 
 async def set_override(uow: UnitOfWork, programme: TierProgramme, member_id: str, tier: Tier,
-                       until: date, reason: str, staff_id: str, now: datetime) -> Outcome:
+                       until: date, reason: str, staff_id: str, now: datetime,
+                       approved_by: str | None = None) -> Outcome:
     """The member has `tier` from today until `until` (inclusive); a newer override
-    replaces an older one. Raises UnknownMember, or ValueError for an `until` in the past."""
+    replaces an older one. `approved_by`: the second staff member of a large change
+    (handlers/staff_changes.py). Raises UnknownMember, or ValueError for an `until` in the
+    past."""
     today = programme.day_of(now)
     if until < today:
         raise ValueError("until must be today or later")
@@ -45,7 +48,7 @@ async def set_override(uow: UnitOfWork, programme: TierProgramme, member_id: str
     in_force = [o.id for o in facts.overrides if o.end(today) is None]
     await sql.end_overrides(uow.conn, in_force, "replaced", staff_id, today)
     override_id = await sql.insert_override(uow.conn, member_id, tier, today, until, reason,
-                                            staff_id)
+                                            staff_id, approved_by)
     facts = tiers.with_override(facts, Override(override_id, tier, until, today))
     outcome = await _decide(retiering, member_id, facts)
     log.info("tier override %d for member %s by staff %s: %s until %s",

@@ -51,11 +51,14 @@ class Retiering:
 
     @classmethod
     async def load(cls, uow: UnitOfWork, programme: TierProgramme, now: datetime,
-                   member_ids: Sequence[str]) -> Retiering:
-        """The facts and what was saved and announced of those members that are active
-        (a closed member's tier is frozen). The caller holds their lock."""
+                   member_ids: Sequence[str], *, closed: bool = False) -> Retiering:
+        """The facts and what was saved and announced of those members that are active,
+        and with `closed` (a fact about the past: a snapshot, the enrolment) those closed
+        too: a month that arrives after the closure counts as if it had come before it, and
+        is announced so, whatever order the topics deliver (a staff override or an
+        override's end is for active members only). The caller holds their lock."""
         conn, retiering = uow.conn, cls(uow, programme, now)
-        enrolled = await members_sql.enrolments(conn, sorted(set(member_ids)))
+        enrolled = await members_sql.enrolments(conn, sorted(set(member_ids)), closed=closed)
         ids = sorted(enrolled)
         if not ids:
             return retiering

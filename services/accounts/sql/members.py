@@ -1,5 +1,5 @@
-"""Members and their contact data (sealed, found by keyed hash), consents, and the lock
-that serialises work on a member."""
+"""Members and their personal data (sealed, found by keyed hash: personal.py), consents,
+and the lock that serialises work on a member."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from datetime import datetime
 
 import asyncpg
 
+from runtime.personal_data import Sealer
+
 from ..domain.members import Member, Profile
+from ..personal import open_personal
 
 
 async def lock_members(conn: asyncpg.Connection, member_ids: Sequence[str]) -> None:
@@ -22,18 +25,21 @@ async def lock_members(conn: asyncpg.Connection, member_ids: Sequence[str]) -> N
         sorted(set(member_ids)))
 
 
-async def members(conn: asyncpg.Connection, member_ids: Sequence[str]) -> dict[str, Member]:
+async def members(conn: asyncpg.Connection, member_ids: Sequence[str],
+                  sealer: Sealer) -> dict[str, Member]:
     rows = await conn.fetch(
         "SELECT * FROM members WHERE member_id = ANY($1::text[])", list(member_ids))
-    return {row["member_id"]: _member(row) for row in rows}
+    return {row["member_id"]: _member(row, sealer) for row in rows}
 
 
-def _member(row: asyncpg.Record) -> Member:
+def _member(row: asyncpg.Record, sealer: Sealer) -> Member:
     profile = None
     if row["status"] == "active":
+        personal = open_personal(sealer, row["member_id"], row)
         profile = Profile(
-            family_name=row["family_name"], given_name=row["given_name"], gender=row["gender"],
-            birth_date=row["birth_date"], preferred_language=row["preferred_language"],
+            family_name=personal.family_name, given_name=personal.given_name,
+            gender=personal.gender, birth_date=personal.birth_date,
+            preferred_language=row["preferred_language"],
             mobile_hash=bytes(row["mobile_hash"]),
             openid_hash=bytes(row["openid_hash"]) if row["openid_hash"] else None,
             service_messages=row["service_messages"], marketing=row["marketing"])
@@ -42,9 +48,11 @@ def _member(row: asyncpg.Record) -> Member:
 
 @dataclass(frozen=True, slots=True)
 class MemberRow:
-    """A member as written: the profile plus the contact ciphertexts (None when closed)."""
+    """A member as written: the profile, its personal fields only as ciphertexts (None
+    when closed)."""
 
     member: Member
+    personal_enc: bytes | None
     mobile_enc: bytes | None
     openid_enc: bytes | None
     enrolled_at: datetime | None
@@ -52,17 +60,17 @@ class MemberRow:
 
 
 _SAVE_MEMBERS = """
-INSERT INTO members (member_id, status, family_name, given_name, gender, birth_date,
+INSERT INTO members (member_id, status, personal_enc,
                      preferred_language, mobile_enc, mobile_hash, openid_enc, openid_hash,
                      service_messages, marketing, enrolled_at, profile_at, closed_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
-                     $7::text[], $8::bytea[], $9::bytea[], $10::bytea[], $11::bytea[],
-                     $12::boolean[], $13::boolean[], $14::timestamptz[], $15::timestamptz[],
-                     $16::timestamptz[])
+SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[],
+                     $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[],
+                     $9::boolean[], $10::boolean[], $11::timestamptz[], $12::timestamptz[],
+                     $13::timestamptz[])
 ON CONFLICT (member_id) DO UPDATE SET
-    status = excluded.status, family_name = excluded.family_name,
-    given_name = excluded.given_name, gender = excluded.gender,
-    birth_date = excluded.birth_date, preferred_language = excluded.preferred_language,
+    status = excluded.status, personal_enc = excluded.personal_enc,
+    family_name = NULL, given_name = NULL, gender = NULL, birth_date = NULL,  -- before 0005
+    preferred_language = excluded.preferred_language,
     mobile_enc = excluded.mobile_enc, mobile_hash = excluded.mobile_hash,
     openid_enc = excluded.openid_enc, openid_hash = excluded.openid_hash,
     service_messages = excluded.service_messages, marketing = excluded.marketing,
@@ -76,12 +84,11 @@ async def save_members(conn: asyncpg.Connection, rows: Sequence[MemberRow]) -> N
     rows = sorted(rows, key=lambda r: r.member.member_id)
     if not rows:
         return
-    columns: list[list] = [[] for _ in range(16)]
+    columns: list[list] = [[] for _ in range(13)]
     for r in rows:
         m, p = r.member, r.member.profile
         values = (
-            m.member_id, m.status,
-            p and p.family_name, p and p.given_name, p and p.gender, p and p.birth_date,
+            m.member_id, m.status, r.personal_enc,
             p and p.preferred_language, r.mobile_enc, p and p.mobile_hash, r.openid_enc,
             p and p.openid_hash, p and p.service_messages, p and p.marketing,
             r.enrolled_at, m.profile_at, r.closed_at)
@@ -110,11 +117,14 @@ async def record_consent_changes(conn: asyncpg.Connection,
                      for c in sorted(changes, key=lambda c: c.member_id)])
 
 
-async def enrolments(conn: asyncpg.Connection, member_ids: Sequence[str]) -> dict[str, datetime]:
-    """When each of the members that are active enrolled."""
+async def enrolments(conn: asyncpg.Connection, member_ids: Sequence[str], *,
+                     closed: bool = False) -> dict[str, datetime]:
+    """When each of the members that are active (and with `closed`, those closed too)
+    enrolled."""
     rows = await conn.fetch(
         "SELECT member_id, enrolled_at FROM members"
-        " WHERE member_id = ANY($1::text[]) AND status = 'active'", list(member_ids))
+        " WHERE member_id = ANY($1::text[]) AND enrolled_at IS NOT NULL"
+        " AND (status = 'active' OR $2)", list(member_ids), closed)
     return {row[0]: row[1] for row in rows}
 
 
@@ -126,3 +136,30 @@ async def member_ids_by_mobile_hash(conn: asyncpg.Connection, mobile_hash: bytes
 
 async def member_profile(conn: asyncpg.Connection, member_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM members WHERE member_id = $1", member_id)
+
+
+async def sealed_after(conn: asyncpg.Connection, after: str, limit: int, *,
+                       plaintext_only: bool = False) -> list[asyncpg.Record]:
+    """The next `limit` active members after `after` with their sealed values, and the
+    plaintext of before migration 0005 (`plaintext_only`: only members still having it),
+    locked until the transaction ends."""
+    return await conn.fetch(
+        "SELECT member_id, personal_enc, mobile_enc, openid_enc,"
+        "       family_name, given_name, gender, birth_date"
+        " FROM members WHERE status = 'active' AND member_id > $1"
+        " AND (NOT $3 OR family_name IS NOT NULL)"
+        " ORDER BY member_id LIMIT $2 FOR UPDATE", after, limit, plaintext_only)
+
+
+async def replace_sealed(conn: asyncpg.Connection,
+                         rows: Sequence[tuple[str, bytes, bytes, bytes | None]]) -> None:
+    """(member id, personal, mobile, openid) sealed anew; the plaintext goes."""
+    if rows:
+        await conn.execute(
+            "UPDATE members m SET personal_enc = r.personal, mobile_enc = r.mobile,"
+            " openid_enc = r.openid, family_name = NULL, given_name = NULL, gender = NULL,"
+            " birth_date = NULL, updated_at = now()"
+            " FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[])"
+            "   AS r (member_id, personal, mobile, openid)"
+            " WHERE m.member_id = r.member_id",
+            *(list(column) for column in zip(*rows, strict=True)))

@@ -12,11 +12,12 @@ from ..domain.tiers import Override
 
 
 async def insert_override(conn: asyncpg.Connection, member_id: str, tier: str, starts_on: date,
-                          until: date, reason: str, staff_id: str) -> int:
+                          until: date, reason: str, staff_id: str,
+                          approved_by: str | None = None) -> int:
     return await conn.fetchval(
-        "INSERT INTO tier_overrides (member_id, tier, starts_on, until, reason, staff_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        member_id, tier, starts_on, until, reason, staff_id)
+        "INSERT INTO tier_overrides (member_id, tier, starts_on, until, reason, staff_id,"
+        " approved_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        member_id, tier, starts_on, until, reason, staff_id, approved_by)
 
 
 async def end_overrides(conn: asyncpg.Connection, override_ids: Sequence[int], end_reason: str,

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from runtime.unit_of_work import UnitOfWork, event_id
 
+from .. import metrics
 from ..domain.messages import Intent, place, render_body
 from ..domain.schedule import Rules, local_day
 from ..domain.templates import Template
@@ -40,6 +41,7 @@ class Queue:
              counted: dict, now: datetime) -> messages_sql.MessageRow:
         template = self.templates[intent.template]
         placed = place(template.category, contact, closed, counted, now, self.rules)
+        metrics.placed(intent.template, placed.state, placed.not_before > now)
         language = body = None
         if contact is not None and placed.state == "queued":
             language = contact["language"]

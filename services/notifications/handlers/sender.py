@@ -1,12 +1,21 @@
 """The sender job (SENDER_WORKERS background workers, woken when messages are queued, else
-every SENDER_POLL_SECONDS): claims due messages (FOR UPDATE SKIP LOCKED, in batches), calls
-the providers concurrently, and records every attempt and the message's new state, and
-emits notification.sent / notification.failed, in one unit of work.
+every SENDER_POLL_SECONDS): claims due messages in batches and marks them 'sending' (FOR
+UPDATE SKIP LOCKED, committed before any provider call), calls the providers concurrently,
+then records every attempt and the message's new state and emits notification.sent /
+notification.failed in a second unit of work.
 
 WeChat first when the member has an openid, SMS otherwise, and SMS at once when WeChat
 refuses (not following, blocked). Transient errors retry with exponential backoff and
-jitter; permanent ones fail at once. A crash mid-batch rolls back: the batch is sent again
-(at least once; the message id travels as WeChat's client_msg_id and the SMS out-id).
+jitter; permanent ones fail at once.
+
+Nothing reaches a provider twice: a sender killed mid-batch leaves its messages 'sending',
+and once their lease has run out they are settled without a second call (sent, attempt
+outcome 'unknown'; Alibaba Cloud's receipt, which names our id, still marks it delivered).
+SMS providers drop no repeats, so a resend could reach the member twice; the price is that
+a message whose call had not left when the process died counts as sent. A batch is at most
+a worker's share of SENDER_CONCURRENCY, so every message marked has its call under way at
+once and that window is milliseconds. The message id travels as WeChat's client_msg_id and
+the SMS out-id.
 """
 
 from __future__ import annotations
@@ -26,8 +35,10 @@ from prometheus_client import Counter
 from contracts.base import Event
 from contracts.notifications.v1 import NotificationFailed, NotificationSent
 from runtime.personal_data import Sealer
+from runtime.retry import retry_transient
 from runtime.unit_of_work import UnitOfWork
 
+from .. import metrics
 from ..clock import Clock
 from ..domain.delivery import Result, RetryPolicy, settle
 from ..domain.messages import consent_missing, render_body
@@ -59,8 +70,9 @@ class Sender:
     def __init__(self, *, unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
                  clock: Clock, templates: Mapping[str, Template], sign_name: str,
                  sealer: Sealer, wechat: WechatProvider, sms: SmsProvider, policy: RetryPolicy,
-                 batch_size: int = 500, concurrency: int = 64, poll_seconds: float = 0.5,
-                 contact_wait: timedelta = timedelta(minutes=10)) -> None:
+                 batch_size: int = 500, concurrency: int = 64, workers: int = 1,
+                 poll_seconds: float = 0.5, contact_wait: timedelta = timedelta(minutes=10),
+                 lease: timedelta = timedelta(seconds=30)) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._templates = templates
@@ -69,10 +81,13 @@ class Sender:
         self._wechat = wechat
         self._sms = sms
         self._policy = policy
-        self._batch_size = batch_size
+        # No message of a batch waits for a free call slot once marked (see the docstring).
+        self._batch_size = max(1, min(batch_size, concurrency // workers))
         self._limit = asyncio.Semaphore(concurrency)
         self._poll = poll_seconds
         self._contact_wait = contact_wait
+        #: How long a batch may take before its 'sending' marks count as a dead sender's.
+        self._lease = lease
         self._wake = asyncio.Event()
 
     def wake(self, *_args: object) -> None:
@@ -97,17 +112,46 @@ class Sender:
     async def run_once(self) -> int:
         """Send one batch of due messages; returns how many were claimed."""
         now = self._clock.now()
-        async with self._unit_of_work() as uow:
-            rows = await sql.claim_due(uow.conn, now, self._batch_size)
-            if not rows:
-                return 0
-            done = await asyncio.gather(*(self._send_guarded(row, now) for row in rows))
-            await sql.record_sends(uow.conn, [d.update for d in done],
-                                   [a for d in done for a in d.attempts])
-            for d in done:
-                if d.event is not None:
-                    uow.emit(d.event, key=(str(d.update.id), d.what), time=now)
+        await self._settle_interrupted(now)
+        async with self._unit_of_work() as uow:  # the 'sending' marks, committed first
+            rows = await sql.claim_due(uow.conn, now, self._batch_size, now + self._lease)
+        if not rows:
+            return 0
+        done = await asyncio.gather(*(self._send_guarded(row, now) for row in rows))
+
+        async def record() -> None:
+            async with self._unit_of_work() as uow:
+                await _save(uow, done, now)
+        # The calls are made: what they answered is kept through a database restart (else
+        # the lease runs out and they count as interrupted, their answers lost).
+        await retry_transient("notifications sender record", record, max_attempts=8)
         return len(rows)
+
+    async def _settle_interrupted(self, now: datetime) -> None:
+        """Messages a dead sender left 'sending': settled, never called again."""
+        async with self._unit_of_work() as uow:
+            rows = await sql.claim_interrupted(uow.conn, now, self._batch_size)
+            await _save(uow, [self._interrupted(row, now) for row in rows], now)
+
+    def _interrupted(self, row: asyncpg.Record, now: datetime) -> _Done:
+        if row["family_name"] is None or consent_missing(row["category"], row):
+            return _Done(self._update(row, "queued", now))  # no call was made: decide anew
+        wechat = row["openid_sealed"] is not None and not row["sms_only"]
+        channel, provider = ("wechat", self._wechat.name) if wechat else ("sms", self._sms.name)
+        attempts = row["attempts"] + 1
+        log.warning("message %s: its sender died during the %s call; counted as sent, not"
+                    " sent again", row["id"], provider)
+        SENDS.labels(channel, "unknown").inc()
+        FINISHED.labels("sent").inc()
+        update = self._update(row, "sent", now, attempts=attempts, channel=channel,
+                              provider=provider, reason="interrupted", sent_at=now)
+        event = NotificationSent(
+            member_id=row["member_id"], message_id=str(row["id"]), template=row["template"],
+            cause_event_id=row["cause_id"], channel=channel, provider=provider,
+            recipient_masked=row["mobile_masked"] if channel == "sms" else None,
+            attempts=attempts, sent_at=now)
+        attempt = (row["id"], attempts, channel, provider, "unknown", "interrupted", None, now)
+        return _Done(update, [attempt], event, "sent")
 
     # ------------------------------------------------------------------ one message
 
@@ -148,8 +192,9 @@ class Sender:
         if row["openid_sealed"] is not None and not sms_only:
             openid = self._sealer.open(f"{member}:openid", row["openid_sealed"])
             async with self._limit:
-                result = await self._wechat.send_template(openid, template, rendered,
-                                                          message_id)
+                with metrics.PROVIDER_SECONDS.labels("wechat", self._wechat.name).time():
+                    result = await self._wechat.send_template(openid, template, rendered,
+                                                              message_id)
             attempts += 1
             channel, provider = "wechat", self._wechat.name
             tries.append(self._attempt(row, attempts, channel, provider, result, now))
@@ -160,7 +205,8 @@ class Sender:
         if result is None or result.kind == "fallback":
             mobile = self._sealer.open(f"{member}:mobile", row["mobile_sealed"])
             async with self._limit:
-                result = await self._sms.send_sms(mobile, template, rendered, message_id)
+                with metrics.PROVIDER_SECONDS.labels("sms", self._sms.name).time():
+                    result = await self._sms.send_sms(mobile, template, rendered, message_id)
             attempts += 1
             channel, provider = "sms", self._sms.name
             tries.append(self._attempt(row, attempts, channel, provider, result, now))
@@ -219,8 +265,19 @@ class Sender:
     def _attempt(row, number: int, channel: str, provider: str, result: Result,
                  now: datetime) -> tuple:
         SENDS.labels(channel, result.kind).inc()
+        metrics.PROVIDER_CALLS.labels(channel, provider, result.kind).inc()
         return (row["id"], number, channel, provider, result.kind, result.code or None,
                 result.provider_message_id, now)
+
+
+async def _save(uow: UnitOfWork, done: list[_Done], now: datetime) -> None:
+    """Messages' new states, their attempts, and the events they cause (none for a message
+    settled meanwhile as interrupted: it has had its event)."""
+    updated = await sql.record_sends(uow.conn, [d.update for d in done],
+                                     [a for d in done for a in d.attempts])
+    for d in done:
+        if d.event is not None and d.update.id in updated:
+            uow.emit(d.event, key=(str(d.update.id), d.what), time=now)
 
 
 def _json(value):

@@ -1,5 +1,6 @@
 """The message log: new rows (`insert_messages`, unique per cause and template), the daily
-cap's counts, and the sender's claim and record of what it sent (`message_attempts`)."""
+cap's counts, and the sender's claim (marked 'sending'), its look for sends a crash
+interrupted, and its record of what it sent (`message_attempts`)."""
 
 from __future__ import annotations
 
@@ -77,21 +78,40 @@ def _json(value: dict | None) -> str | None:
 
 
 _CLAIM = """
-SELECT m.id, m.cause_id, m.template, m.member_id, m.category, m.facts, m.body, m.language,
+WITH due AS (
+    SELECT id, member_id FROM messages WHERE state = 'queued' AND not_before <= $1
+    ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE messages m SET state = 'sending', not_before = $3
+FROM due LEFT JOIN contacts c USING (member_id)
+WHERE m.id = due.id
+RETURNING m.id, m.cause_id, m.template, m.member_id, m.category, m.facts, m.body, m.language,
        m.attempts, m.sms_only, m.created_at,
        c.family_name, c.gender, c.language AS contact_language, c.mobile_sealed,
        c.mobile_masked, c.openid_sealed, c.service_consent, c.marketing_consent
-FROM messages m LEFT JOIN contacts c USING (member_id)
-WHERE m.state = 'queued' AND m.not_before <= $1
-ORDER BY m.not_before
-LIMIT $2
-FOR UPDATE OF m SKIP LOCKED
 """
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Due messages, locked for this transaction; other senders skip them."""
-    return await conn.fetch(_CLAIM, now, limit)
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int,
+                    lease_until: datetime) -> list[asyncpg.Record]:
+    """Due messages, marked 'sending' until `lease_until` (other senders skip them); the
+    caller commits the mark before any provider call."""
+    return await conn.fetch(_CLAIM, now, limit, lease_until)
+
+
+_INTERRUPTED = """
+WITH stale AS (
+    SELECT id FROM messages WHERE state = 'sending' AND not_before <= $1
+    ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
+SELECT m.id, m.cause_id, m.template, m.member_id, m.category, m.attempts, m.sms_only,
+       c.family_name, c.mobile_masked, c.openid_sealed, c.service_consent, c.marketing_consent
+FROM stale JOIN messages m USING (id) LEFT JOIN contacts c USING (member_id)
+"""
+
+
+async def claim_interrupted(conn: asyncpg.Connection, now: datetime,
+                            limit: int) -> list[asyncpg.Record]:
+    """Messages left 'sending' past their lease (their sender died mid-call), locked."""
+    return await conn.fetch(_INTERRUPTED, now, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +145,8 @@ FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int[], $5::boolean[],
             $13::timestamptz[], $14::timestamptz[])
      AS u (id, state, not_before, attempts, sms_only, channel, provider, provider_message_id,
            reason, error_code, language, body, sent_at, finished_at)
-WHERE m.id = u.id
+WHERE m.id = u.id AND m.state = 'sending'
+RETURNING m.id
 """
 
 _ATTEMPT_COLUMNS = ("message_id", "attempt", "channel", "provider", "outcome", "code",
@@ -133,14 +154,19 @@ _ATTEMPT_COLUMNS = ("message_id", "attempt", "channel", "provider", "outcome", "
 
 
 async def record_sends(conn: asyncpg.Connection, updates: Sequence[MessageUpdate],
-                       attempts: Sequence[tuple]) -> None:
+                       attempts: Sequence[tuple]) -> set:
+    """The provider calls made, and the messages' new states; returns the ids of the
+    messages updated: those still 'sending' (one whose lease ran out may have been settled
+    meanwhile by another sender)."""
     updates = sorted(updates, key=lambda u: u.id)
+    updated = set()
     if updates:
         cols = list(zip(*[(u.id, u.state, u.not_before, u.attempts, u.sms_only, u.channel,
                            u.provider, u.provider_message_id, u.reason, u.error_code,
                            u.language, _json(u.body), u.sent_at, u.finished_at)
                           for u in updates], strict=True))
-        await conn.execute(_UPDATE_MESSAGES, *map(list, cols))
+        updated = {row[0] for row in await conn.fetch(_UPDATE_MESSAGES, *map(list, cols))}
     if attempts:
         await conn.copy_records_to_table("message_attempts", columns=_ATTEMPT_COLUMNS,
                                          records=attempts)
+    return updated

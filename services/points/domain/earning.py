@@ -100,18 +100,24 @@ class Accrual:
     #: Bonus points earned so far by (member, first day of month).
     bonus_used: dict[tuple[str, date], int]
     earned: list[tuple[Purchase, Earning]] = field(default_factory=list)
+    #: Points forfeited at once by transaction: purchases dated before their member's
+    #: closure that arrived after it (domain/ledger.py `true_up`).
+    forfeited: dict[str, int] = field(default_factory=dict)
 
     def earn(self, purchase: Purchase, ledger: MemberLedger) -> Earning:
         local = purchase.posted_at.astimezone(self.rules.zone)
         key = (purchase.member_id, _month_of(local))
         tier = tier_on(self.tiers.get(purchase.member_id, ()), local.date())
         earning = earn(purchase, tier, self.bonus_used.get(key, 0), self.rules,
-                       member_closed=ledger.closed)
+                       member_closed=not ledger.before_closure(purchase.posted_at))
         if earning.bonus:
             self.bonus_used[key] = self.bonus_used.get(key, 0) + earning.bonus
         if earning.points:
             ledger.credit("earn", purchase.transaction_id, earning.points, earning.expires_on,
                           purchase.posted_at)
+            if ledger.closed and ledger.closed_at is not None and (
+                    forfeited := ledger.true_up(purchase.transaction_id, ledger.closed_at)):
+                self.forfeited[purchase.transaction_id] = forfeited
         self.earned.append((purchase, earning))
         return earning
 

@@ -7,10 +7,17 @@ order, then persist the postings and the new balances and lots in one go.
 The balance equals the lots while it is positive. Only a reversal can take it below zero
 (the points it reverses were already spent); later credits pay that debt before they open
 a lot, so the lots always add up to max(balance, 0).
+
+A closure forfeits what is positive. A card fact dated before the closure that arrives after
+it moves points as it would have before the closure, and `true_up` then leaves the closed
+ledger where it would stand had the fact come first: whatever order the facts arrive in,
+the member's balance ends at min(B, 0) and the forfeitures at max(B, 0), B being what the
+facts before the closure add up to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -25,6 +32,13 @@ COUNTER_ACCOUNT: dict[Kind, str] = {
     "expire": "programme:expiry",
     "forfeit": "programme:forfeiture",
 }
+
+
+def expiry_reference(member_id: str, day: date, at: datetime, earlier: int = 0) -> str:
+    """The transfer reference of the lot of `day` expiring on `at`'s date, the
+    (`earlier` + 1)-th time that date."""
+    reference = f"{member_id}:{day.isoformat()}:{at.date().isoformat()}"
+    return f"{reference}/{earlier + 1}" if earlier else reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,10 @@ class MemberLedger:
     balance: int = 0
     lots: dict[date, int] = field(default_factory=dict)
     closed: bool = False
+    #: When the member closed (facts dated before it still count), if closed.
+    closed_at: datetime | None = None
+    #: Points forfeited so far, net of any given back (`true_up`).
+    forfeited: int = 0
     postings: list[Posting] = field(default_factory=list)
     #: Lots changed since loading; only these are written back.
     touched: set[date] = field(default_factory=set)
@@ -96,27 +114,50 @@ class MemberLedger:
         self.postings.append(Posting("refund", reference, self.member_id, points, at))
         return points
 
-    def expire(self, day: date, at: datetime) -> int:
-        """The lot of `day` expires, whatever is left of it."""
+    def expire(self, day: date, at: datetime, earlier: int = 0) -> int:
+        """The lot of `day` expires, whatever is left of it. `earlier`: how often it expired
+        already on `at`'s date (a cancelled debit refunded into it since): each expiry is a
+        transfer of its own, `<member>:<day>:<date>`, then `/2`, `/3`..."""
         points = self.lots.get(day, 0)
         if points:
             self._add(day, -points)
             self.balance -= points
-            self.postings.append(
-                Posting("expire", f"{self.member_id}:{day.isoformat()}:{at.date().isoformat()}",
-                        self.member_id, -points, at))
+            reference = expiry_reference(self.member_id, day, at, earlier)
+            self.postings.append(Posting("expire", reference, self.member_id, -points, at))
         return points
 
-    def expire_due(self, today: date, at: datetime) -> list[tuple[date, int]]:
+    def expire_due(self, today: date, at: datetime,
+                   earlier: Mapping[date, int] | None = None) -> list[tuple[date, int]]:
         """Every lot past its day (points last through their expiry date) expires:
-        (day, points) of each, oldest first."""
+        (day, points) of each, oldest first. `earlier`: see `expire`."""
         due = sorted(day for day, points in self.lots.items() if day < today and points > 0)
-        return [(day, self.expire(day, at)) for day in due]
+        return [(day, self.expire(day, at, (earlier or {}).get(day, 0))) for day in due]
 
     def close(self, at: datetime) -> int:
         """The member left: what remains is forfeited, once (closing again, e.g. re-sent
         under a new event id, forfeits nothing). Returns the points forfeited."""
-        return 0 if self.closed else self.forfeit(self.member_id, at)
+        if self.closed:
+            return 0
+        self.closed_at = at
+        return self.forfeit(self.member_id, at)
+
+    def before_closure(self, at: datetime) -> bool:
+        """Whether a fact dated `at` counts as if it had come before any closure."""
+        return not self.closed or (self.closed_at is not None and at < self.closed_at)
+
+    def true_up(self, reference: str, at: datetime) -> int:
+        """A closed ledger after a late fact: what is positive is forfeited, and a debt the
+        fact made (a late reversal) is paid back from what was forfeited, as far as it goes.
+        Returns the points forfeited (negative: given back)."""
+        target = min(self.balance + self.forfeited, 0)
+        moved = self.balance - target
+        if moved > 0:
+            return self.forfeit(reference, at)  # the balance is positive: all of it goes
+        if moved < 0:
+            self.balance -= moved  # into a debt or up to zero: no lot to open
+            self.forfeited += moved
+            self.postings.append(Posting("forfeit", reference, self.member_id, -moved, at))
+        return moved
 
     def forfeit(self, reference: str, at: datetime) -> int:
         """The member closed: every remaining point goes (a debt stays as it is)."""
@@ -126,6 +167,7 @@ class MemberLedger:
             for day in [d for d, p in self.lots.items() if p]:
                 self._add(day, -self.lots[day])
             self.balance -= points
+            self.forfeited += points
             self.postings.append(Posting("forfeit", reference, self.member_id, -points, at))
         return points
 

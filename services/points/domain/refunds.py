@@ -5,9 +5,10 @@ E points, floor(E * min(R, S) / S) points are reversed in all. Each refund rever
 difference from what earlier refunds reversed, so however a refund is split the total is
 the same, and it never exceeds E (a refund above the spend counts as the whole spend).
 
-A closed member's points were all forfeited when they left, these included: a refund after
-that takes nothing back (a debt in a closed ledger could never be paid), so the closed
-ledger stays at zero.
+A closed member's points were all forfeited when they left, these included: a refund dated
+after the closure takes nothing back (a debt in a closed ledger could never be paid). One
+dated before it reverses as it would have then, however late it arrives, and the closed
+ledger is trued up (domain/ledger.py): what it took comes back out of the forfeiture.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ class Refundable:
     def refund(self, ledger: MemberLedger, refund_id: str, amount: Decimal,
                at: datetime) -> Reversal:
         """Take back the refund's share of the points, from `ledger` (the member's), first
-        from the purchase's own lot; nothing once the member has closed. Later refunds of
-        the purchase see this one."""
-        points = 0 if ledger.closed else points_to_reverse(
-            self.earned, self.spend, self.refunded, self.reversed, amount)
+        from the purchase's own lot; nothing if dated after the member closed. Later refunds
+        of the purchase see this one."""
+        points = points_to_reverse(self.earned, self.spend, self.refunded, self.reversed,
+                                   amount) if ledger.before_closure(at) else 0
         self.refunded += amount
         self.reversed += points
         if points:
             ledger.reverse(refund_id, points, self.expires_on, at)
+            if ledger.closed and ledger.closed_at is not None:
+                ledger.true_up(refund_id, ledger.closed_at)
         return Reversal(refund_id, self.transaction_id, self.member_id, amount, points, at)

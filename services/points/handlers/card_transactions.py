@@ -3,7 +3,11 @@
 dropped redelivered events.
 
 Purchases are applied before refunds, so a refund in the same batch as its purchase finds
-it. A refund whose purchase has not arrived is parked and applied when it does; the expiry
+it. A purchase or refund dated before its member's closure counts however late it comes: a
+purchase earns and is forfeited at once (points.forfeited), a refund reverses and the
+forfeiture gives back what it took (domain/ledger.py).
+
+A refund whose purchase has not arrived is parked and applied when it does; the expiry
 job dead-letters those that waited too long for operations (handlers/expiry.py), and they
 stay parked: a purchase arriving later still applies them, once (the refund id is recorded,
 so a replayed dead letter is a refund already known).
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
-from contracts.points.v1 import Calculation, PointsEarned, PointsReversed
+from contracts.points.v1 import Calculation, PointsEarned, PointsForfeited, PointsReversed
 from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork
 
@@ -63,8 +67,12 @@ class OnCardTransactions:
                           await members.tier_history(uow.conn, sorted({m for m, _ in months})),
                           await earning.monthly_bonus_used(uow.conn, months))
         for inbound, purchase in purchases:  # in order: each uses up the month's bonus cap
-            uow.emit(points_earned(purchase, accrual.earn(purchase, ledgers[purchase.member_id])),
-                     inbound)
+            ledger_ = ledgers[purchase.member_id]
+            uow.emit(points_earned(purchase, accrual.earn(purchase, ledger_)), inbound)
+            if forfeited := accrual.forfeited.get(purchase.transaction_id):
+                uow.emit(PointsForfeited(member_id=purchase.member_id, points=forfeited,
+                                         reason="member_closed",
+                                         forfeited_at=ledger_.closed_at), inbound)
         await earning.record_earnings(uow.conn, accrual.earned)
 
 

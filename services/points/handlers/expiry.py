@@ -99,12 +99,15 @@ class ExpiryJob:
 async def _expire(uow: UnitOfWork, members: list[str], today: date, now: datetime) -> int:
     """The due lots of `members` (their ledgers locked, read as committed now)."""
     ledgers = await ledger.load(uow.conn, members, open_missing=False)
+    earlier = await expiry.expiries_on(uow.conn, list(ledgers), now.date())
     count = 0
     for account in ledgers.values():
-        for day, points in account.expire_due(today, now):
+        before = earlier.get(account.member_id, {})
+        for day, points in account.expire_due(today, now, before):
             count += 1
+            again = (before[day],) if before.get(day) else ()  # refilled, expiring again
             uow.emit(PointsExpired(member_id=account.member_id, points=points,
                                    expired_on=day, expired_at=now),
-                     key=("expired", account.member_id, day, today))
+                     key=("expired", account.member_id, day, today, *again))
     await ledger.save(uow.conn, ledgers.values())
     return count

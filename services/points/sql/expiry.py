@@ -40,6 +40,25 @@ async def lock_free(conn: asyncpg.Connection, member_ids: Sequence[str]) -> list
     return [row[0] for row in rows]
 
 
+# References `<member>:<lot day>:<date>` or `.../<n>` (domain/ledger.py expiry_reference).
+_EXPIRED_ON = """
+SELECT member_id, split_part(rest, ':', 1)::date AS day, count(*) AS n
+FROM (SELECT member_id, substr(split_part(reference, '/', 1), length(member_id) + 2) AS rest
+      FROM transfers WHERE kind = 'expire' AND member_id = ANY($1::text[])) t
+WHERE split_part(rest, ':', 2) = $2
+GROUP BY 1, 2
+"""
+
+
+async def expiries_on(conn: asyncpg.Connection, member_ids: Sequence[str],
+                      on: date) -> dict[str, dict[date, int]]:
+    """How often each lot of the members has expired on the date `on` already."""
+    found: dict[str, dict[date, int]] = {}
+    for row in await conn.fetch(_EXPIRED_ON, list(member_ids), on.isoformat()):
+        found.setdefault(row["member_id"], {})[row["day"]] = row["n"]
+    return found
+
+
 _ANNOUNCE = """
 INSERT INTO expiry_notices (member_id, expires_on, points)
 SELECT member_id, expires_on, remaining FROM lots l

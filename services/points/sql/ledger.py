@@ -46,8 +46,14 @@ ORDER BY b.member_id FOR UPDATE OF b
 # Read after the lock, in a statement of its own: a statement that waited for a balance's
 # lock sees that row anew but the rest as it was when it began, so a closure committed
 # while it waited would otherwise look open (and its ledger get credited).
+# With when they closed, and what they forfeited (net) since: late facts are trued up
+# against it (domain/ledger.py).
 _CLOSED = """
-SELECT c.member_id FROM unnest($1::text[]) AS m (member_id) JOIN closed_members c USING (member_id)
+SELECT c.member_id, c.closed_at,
+       (SELECT coalesce(sum(CASE WHEN t.debit_account = 'member:' || t.member_id
+                                 THEN t.points ELSE -t.points END), 0)
+        FROM transfers t WHERE t.member_id = c.member_id AND t.kind = 'forfeit') AS forfeited
+FROM unnest($1::text[]) AS m (member_id) JOIN closed_members c USING (member_id)
 """
 _LOTS = """
 SELECT member_id, l.expires_on, l.remaining
@@ -78,10 +84,14 @@ async def load(conn: asyncpg.Connection, member_ids: Iterable[str], *,
     if opening:
         await conn.execute(_OPEN, opening)
     locked = await conn.fetch(_LOCK, members)
-    closed = {row[0] for row in await conn.fetch(_CLOSED, [r["member_id"] for r in locked])}
-    ledgers = {row["member_id"]: MemberLedger(row["member_id"], row["points"],
-                                              closed=row["member_id"] in closed)
+    closed = {row["member_id"]: row
+              for row in await conn.fetch(_CLOSED, [r["member_id"] for r in locked])}
+    ledgers = {row["member_id"]: MemberLedger(row["member_id"], row["points"])
                for row in locked}
+    for member, row in closed.items():
+        ledgers[member].closed = True
+        ledgers[member].closed_at = row["closed_at"]
+        ledgers[member].forfeited = row["forfeited"]
     for row in await conn.fetch(_LOTS, list(ledgers)):
         ledgers[row["member_id"]].lots[row["expires_on"]] = row["remaining"]
     return ledgers

@@ -5,13 +5,15 @@ A request for a lounge visit or an offer is decided in this order: the item exis
 the partner's to redeem, the code is live, the member is not closed, then the item's rule
 (`benefits.lounge_visit`, `offers.redeem_offer`) on what the member used of it this period.
 It costs no points: confirmed at once. It costs points: pending until the points service
-answers (the saga), which `settle` turns into confirmed or rejected."""
+answers (the saga), which `settle` turns into confirmed or rejected; one still pending after
+the configured bound is rejected `timed_out` (`timed_out`); its partner may cancel it while
+it waits. A debit that lands after either (`late_debit`) is refunded."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from contracts.base import Event
@@ -130,14 +132,32 @@ class Redemption:
         return r
 
     def cancel(self, now: datetime) -> None:
-        """Only a confirmed redemption; its points (if any) are to be refunded."""
-        if self.status != "confirmed":
-            raise refuse("not_cancellable", f"a {self.status} redemption cannot be cancelled")
+        """A confirmed redemption: its points (if any) are to be refunded. A pending one: no
+        debit yet to refund (one that lands later is refunded then: `late_debit`)."""
+        if self.status not in ("confirmed", "pending"):
+            why = f" ({self.reason})" if self.reason else ""
+            raise refuse("not_cancellable",
+                         f"redemption {self.id} is {self.status}{why}: it cannot be cancelled")
+        debited = self.points if self.status == "confirmed" else 0
         self.status, self.cancelled_at = "cancelled", now
-        self.refund_status = "requested" if self.points else None
+        self.refund_status = "requested" if debited else None
         self.events.append(RedemptionCancelled(
             member_id=self.member_id, redemption_id=self.id, title=self.title,
-            points_to_refund=self.points, cancelled_at=now))
+            points_to_refund=debited, cancelled_at=now))
+
+    def late_debit(self, now: datetime) -> bool:
+        """The points service debited a redemption that no longer waited for it (timed out,
+        or cancelled while pending): refunded, once, by a `redemption.cancelled` of its own
+        (REFUND_OF_LATE_DEBIT). True if it asked for the refund now."""
+        gave_up = (self.status == "rejected" and self.reason == "timed_out"
+                   or self.status == "cancelled" and self.settled_at is None)
+        if not (gave_up and self.points and self.refund_status is None):
+            return False
+        self.refund_status = "requested"
+        self.events.append(RedemptionCancelled(
+            member_id=self.member_id, redemption_id=self.id, title=self.title,
+            points_to_refund=self.points, cancelled_at=self.cancelled_at or now))
+        return True
 
     def settled(self, now: datetime) -> None:
         """Record the event of a redemption the points service's answer just settled."""
@@ -180,6 +200,19 @@ def offer_redemption(partner: Partner, offer: Offer | None, offer_id: str, *, fa
         id=id, partner=partner, member_id=member_id, kind="offer", item_id=offer.id,
         title=offer.title[:64], persons=1, points=points, counter=offer_counter(offer, today),
         taken=1, valid_on=None, now=now)
+
+
+#: The event id key part of the `redemption.cancelled` that refunds a late debit: a
+#: redemption cancelled while pending has published one (with nothing to refund) already.
+REFUND_OF_LATE_DEBIT = "late-debit"
+
+
+def timed_out(pending: Iterable[Redemption], now: datetime, bound: timedelta
+              ) -> dict[str, tuple[Status, str]]:
+    """The outcomes (as `Settlement.outcomes`) of the pending redemptions older than
+    `bound`: rejected, `timed_out`."""
+    return {r.id: ("rejected", "timed_out") for r in pending
+            if r.status == "pending" and now - r.created_at >= bound}
 
 
 @dataclass

@@ -33,7 +33,9 @@ def sign(secret: bytes, method: str, path: str, query: str, timestamp: str, nonc
 
 def check_freshness(timestamp: str, nonce: str, now: float, tolerance: int) -> None:
     """Before any key lookup: a malformed or stale request is refused cheaply."""
-    if not timestamp.isdigit() or abs(int(timestamp) - now) > tolerance:
+    # ASCII digits only (str.isdigit takes any script's), and no more than a time needs.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
+            or abs(int(timestamp) - now) > tolerance:
         raise refuse("stale_timestamp", f"timestamp outside +-{tolerance} s of server time")
     if not NONCE.match(nonce):
         raise refuse("invalid_signature", "nonce must be 16-64 characters [A-Za-z0-9_-]")

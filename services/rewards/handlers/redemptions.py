@@ -7,7 +7,7 @@ A partner POST is one unit of work, once per Idempotency-Key:
             reads (sql/redemptions.py)
     decide  the rules in domain/; a refusal is an answer too (the code stays usable)
     save    ONE statement: code used, usage taken, the redemption, the answer stored for the
-            key; its events are emitted (the outbox row is written at commit)
+            key, and the outbox rows of its events (emitted first)
 
 then a points-paid redemption waits a bounded time for the points service's answer (201 or
 the rejection), else answers 202. A key claimed before answers its stored first answer (or
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from contracts.tiers import ENROLMENT_TIER
+from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork, unit_of_work
 
 from ..domain import codes
@@ -135,8 +136,8 @@ class Redemptions:
             except Refused as exc:
                 return claim, await _store(uow, caller, key, error(exc))
             answer = None if redemption.status == "pending" else created(redemption)
-            await sql.record(uow.conn, redemption, code_hash, key, answer)
             emit_events(uow, redemption)
+            await sql.record(uow, redemption, code_hash, key, answer)
             return claim, answer or redemption
         return await self._once(caller, key, step)
 
@@ -153,8 +154,8 @@ class Redemptions:
             except Refused as exc:
                 return claim, await _store(uow, caller, key, error(exc))
             answer = Answer.of(200, view(redemption))
-            await sql.save_cancelled(uow.conn, redemption, key, answer)
             emit_events(uow, redemption)
+            await sql.save_cancelled(uow, redemption, key, answer)
             return claim, answer
         return await self._once(caller, key, step)
 
@@ -234,7 +235,9 @@ async def _store(uow: UnitOfWork, caller: Caller, key: str, answer: Answer) -> A
     return Answer(*await idempotency.store_answer(uow.conn, caller.partner.id, key, *answer))
 
 
-def emit_events(uow: UnitOfWork, redemption: Redemption) -> None:
-    """What the redemption caused, each event with the id of its type for this redemption."""
+def emit_events(uow: UnitOfWork, redemption: Redemption, cause: Inbound | None = None,
+                *key: str) -> None:
+    """What the redemption caused, each event with the id of its type for this redemption
+    (and `key`, for a second event of a type), traced to `cause`."""
     for event in redemption.events:  # one event of each type per redemption, whatever retries
-        uow.emit(event, key=(redemption.id, event.ce_type))
+        uow.emit(event, cause, key=(redemption.id, event.ce_type, *key))

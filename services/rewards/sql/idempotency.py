@@ -30,6 +30,11 @@ async def store_answer(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str,
         " SELECT status_code, body, location FROM idempotency"
         "  WHERE partner_id = $1 AND key = $2 AND NOT EXISTS (SELECT FROM s)",
         partner_id, key, status, body, location)
+    if row[0] is None:
+        # Another transaction (the settling consumer) stored its answer while the UPDATE
+        # waited for the row: the SELECT read this statement's older snapshot. Read again.
+        row = await conn.fetchrow("SELECT status_code, body, location FROM idempotency"
+                                  " WHERE partner_id = $1 AND key = $2", partner_id, key)
     return row[0], row[1], row[2]
 
 
@@ -44,18 +49,24 @@ async def stored_answer(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str
 _STORE_SETTLED = """
 UPDATE idempotency i SET status_code = a.status, body = a.body, location = a.location
 FROM unnest($1::text[], $2::int[], $3::bytea[], $4::text[]) AS a (id, status, body, location)
-WHERE i.redemption_id = a.id AND i.status_code IS NULL
+WHERE i.redemption_id = a.id AND {unanswered}
 """
+# Both match the partial index idempotency_unanswered (migration 0004).
+_UNANSWERED = "i.status_code IS NULL"
+_UNANSWERED_OR_202 = "(i.status_code IS NULL OR i.status_code = 202)"
 
 
 async def store_settled_answers(conn: asyncpg.Connection,
-                                answers: Sequence[tuple[str, int, bytes, str | None]]) -> None:
+                                answers: Sequence[tuple[str, int, bytes, str | None]],
+                                *, over_202: bool = False) -> None:
     """(redemption id, status, body, location): the answers of settled redemptions, for the
-    keys still waiting for one (a 202 stored first stays the first answer)."""
+    keys still waiting for one (a 202 stored first stays the first answer, unless
+    `over_202`: a time-out is final, and a retry of the request must hear it)."""
     if answers:
         answers = sorted(answers)
-        await conn.execute(_STORE_SETTLED, *(list(column) for column in zip(*answers,
-                                                                             strict=True)))
+        statement = _STORE_SETTLED.format(
+            unanswered=_UNANSWERED_OR_202 if over_202 else _UNANSWERED)
+        await conn.execute(statement, *(list(column) for column in zip(*answers, strict=True)))
 
 
 async def prune_answered(conn: asyncpg.Connection) -> None:

@@ -74,3 +74,48 @@ async def prune_nonces(conn: asyncpg.Connection, older_than_seconds: int) -> Non
     """Nonces that can no longer be replayed (their timestamps would be refused)."""
     await conn.execute("DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => $1)",
                        float(older_than_seconds))
+
+
+# The partner's bucket refilled for the time since its stamp (never back in time: the row
+# lock may order a statement after one that read the clock later), and what it grants of
+# the tokens asked for: all it has whole, up to $4.
+_REFILLED = ("least($3::float8, r.tokens + $3::float8"
+             " * greatest(0, extract(epoch FROM excluded.stamp - r.stamp)))")
+_GRANTED = f"least($4::int, floor({_REFILLED}))::int"
+_ADMIT = f"""
+WITH live AS (
+    SELECT FROM partner_keys k JOIN partners p ON p.id = k.partner_id
+     WHERE k.key_id = $1 AND k.revoked_at IS NULL AND p.active
+), taken AS (
+    INSERT INTO partner_rates AS r (partner_id, tokens, stamp, granted)
+    SELECT $2, $3::float8 - least($4::int, floor($3::float8)), clock_timestamp(),
+           least($4::int, floor($3::float8))::int FROM live
+    ON CONFLICT (partner_id) DO UPDATE
+       SET tokens = {_REFILLED} - {_GRANTED}, granted = {_GRANTED},
+           stamp = greatest(r.stamp, excluded.stamp)
+     WHERE {_REFILLED} >= 1
+    RETURNING granted
+)
+SELECT EXISTS (SELECT FROM live) AS live, coalesce((SELECT granted FROM taken), 0) AS granted
+"""
+
+
+async def admit(pool: asyncpg.Pool, key_id: str, partner_id: str, rate: int,
+                wanted: int) -> tuple[bool, int]:
+    """(the key is live now, how many of `wanted` tokens the partner's bucket gave): the
+    database's bucket and clock, so every instance sees the same. A key not live takes
+    nothing. The bucket's row lock lasts this statement only (the table is unlogged, so its
+    commit waits for no WAL flush)."""
+    row = await pool.fetchrow(_ADMIT, key_id, partner_id, float(rate), wanted)
+    return row["live"], row["granted"]
+
+
+async def update_partner(conn: asyncpg.Connection, partner_id: str, *,
+                         scopes: list[str] | None, lounges: list[str] | None,
+                         offers: list[str] | None, rate: int | None) -> asyncpg.Record | None:
+    """Set what is given (None leaves it); the partner as it is now, None if unknown."""
+    return await conn.fetchrow(
+        "UPDATE partners SET scopes = coalesce($2, scopes), lounges = coalesce($3, lounges),"
+        " offers = coalesce($4, offers), rate_per_second = coalesce($5, rate_per_second)"
+        " WHERE id = $1 RETURNING id, name, scopes, lounges, offers, rate_per_second",
+        partner_id, scopes, lounges, offers, rate)

@@ -5,8 +5,8 @@ concurrent holder of the key makes it wait until that one commits), then locks w
 decision reads: the code and the member's usage counter for a redemption (the member's tier
 and closure are read with it), the redemption for a cancellation. A reused nonce claims
 nothing; a key claimed before locks nothing. Its save is ONE statement too (the code used,
-the usage taken, the redemption, the answer stored for the key); the unit of work adds the
-outbox row at commit.
+the usage taken, the redemption, the answer stored for the key, and the outbox rows of the
+events emitted before it: `UnitOfWork.execute`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
+
+from runtime.unit_of_work import UnitOfWork
 
 from ..domain.redemptions import Counter, Facts, Redemption
 
@@ -49,7 +51,8 @@ WITH nonce AS (
 )"""
 
 _LOAD_FOR_REDEMPTION = _CLAIM + """, code AS (
-    SELECT member_id, used_at IS NOT NULL AS used, expires_at <= clock_timestamp() AS expired
+    SELECT member_id, used_at IS NOT NULL AS used, used_by,
+           expires_at <= clock_timestamp() AS expired
       FROM codes WHERE code_hash = $6 AND EXISTS (SELECT FROM claim)
        FOR UPDATE
 ), counter AS (
@@ -60,7 +63,8 @@ _LOAD_FOR_REDEMPTION = _CLAIM + """, code AS (
     RETURNING used
 )
 SELECT EXISTS (SELECT FROM nonce) AS fresh, EXISTS (SELECT FROM claim) AS claimed,
-       c.member_id, c.used, c.expired, m.tier, m.closed, (SELECT used FROM counter) AS usage
+       c.member_id, c.used, c.used_by, c.expired, m.tier, m.closed,
+       (SELECT used FROM counter) AS usage
   FROM (SELECT) AS one
   LEFT JOIN code c ON true
   LEFT JOIN members m ON m.member_id = c.member_id
@@ -91,8 +95,8 @@ async def load_for_redemption(conn: asyncpg.Connection, r: Request, code_hash: b
         code_hash, *(counter or (None, None)))
     if code_hash is None:
         facts = Facts(code="malformed")
-    elif row["member_id"] is None:
-        facts = Facts(code="unknown")
+    elif row["member_id"] is None or row["used"] and row["used_by"] != r.partner_id:
+        facts = Facts(code="unknown")  # another partner's use is none of this one's business
     else:
         facts = Facts(code="used" if row["used"] else "expired" if row["expired"] else "live",
                       member_id=row["member_id"], tier=row["tier"],
@@ -111,7 +115,7 @@ async def load_for_cancel(conn: asyncpg.Connection, r: Request, redemption_id: s
 
 _RECORD = """
 WITH code AS (
-    UPDATE codes SET used_at = clock_timestamp() WHERE code_hash = $1
+    UPDATE codes SET used_at = clock_timestamp(), used_by = $3 WHERE code_hash = $1
 ), counter AS (
     UPDATE usage SET used = used + $11
      WHERE member_id = $4 AND item = $9 AND period = $10 AND $11 > 0
@@ -126,12 +130,12 @@ UPDATE idempotency SET redemption_id = $2, status_code = $18, body = $19, locati
 """
 
 
-async def record(conn: asyncpg.Connection, r: Redemption, code_hash: bytes, key: str,
+async def record(uow: UnitOfWork, r: Redemption, code_hash: bytes, key: str,
                  answer: tuple[int, bytes, str | None] | None) -> None:
     """A new redemption: its code used, its usage taken, the answer for its key (None while
-    it waits for the points service)."""
+    it waits for the points service), and the events emitted so far."""
     status, body, location = answer or (None, None, None)
-    await conn.execute(
+    await uow.execute(
         _RECORD, code_hash, r.id, r.partner_id, r.member_id, r.kind, r.item_id, r.title,
         r.persons, r.usage_item, r.usage_period, r.usage_taken, r.points, r.status,
         r.valid_on, r.created_at, r.settled_at, key, status, body, location)
@@ -149,10 +153,11 @@ UPDATE idempotency SET status_code = $11, body = $12, location = $13
 """
 
 
-async def save_cancelled(conn: asyncpg.Connection, r: Redemption, key: str,
+async def save_cancelled(uow: UnitOfWork, r: Redemption, key: str,
                          answer: tuple[int, bytes, str | None]) -> None:
-    """A cancelled redemption: its usage given back, the answer for its key."""
-    await conn.execute(_SAVE_CANCELLED, r.id, r.status, r.cancelled_at, r.refund_status,
+    """A cancelled redemption: its usage given back, the answer for its key, and the events
+    emitted so far."""
+    await uow.execute(_SAVE_CANCELLED, r.id, r.status, r.cancelled_at, r.refund_status,
                        r.member_id, r.usage_item, r.usage_period, r.usage_taken,
                        r.partner_id, key, *answer)
 
@@ -195,6 +200,33 @@ async def settle(conn: asyncpg.Connection,
     rows = await conn.fetch(_SETTLE, ids, [outcomes[i][0] for i in ids],
                             [outcomes[i][1] for i in ids])
     return [Redemption(**row) for row in rows]
+
+
+async def pending_since(conn: asyncpg.Connection, seconds: float, limit: int
+                        ) -> list[Redemption]:
+    """Up to `limit` of the oldest redemptions pending for `seconds` or more, locked; those
+    another transaction holds (being settled or cancelled right now) are skipped."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM redemptions WHERE status = 'pending'"
+        " AND created_at <= clock_timestamp() - make_interval(secs => $1)"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED", seconds, limit)
+    return [Redemption(**row) for row in rows]
+
+
+async def locked(conn: asyncpg.Connection, ids: list[str]) -> list[Redemption]:
+    """These redemptions (those that exist), locked in id order."""
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM redemptions WHERE id = ANY($1::text[])"
+                            " ORDER BY id FOR UPDATE", sorted(ids))
+    return [Redemption(**row) for row in rows]
+
+
+async def save_refunds(conn: asyncpg.Connection, redemptions: list[Redemption]) -> None:
+    """Their refund status, as changed by late answers of the points service."""
+    if redemptions:
+        await conn.execute(
+            "UPDATE redemptions r SET refund_status = s.refund_status"
+            " FROM unnest($1::text[], $2::text[]) AS s (id, refund_status) WHERE r.id = s.id",
+            [r.id for r in redemptions], [r.refund_status for r in redemptions])
 
 
 async def mark_refunded(conn: asyncpg.Connection, ids: list[str]) -> None:

@@ -19,7 +19,8 @@ DOC_OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"  # WeChat's documentation example
     "138.1234.5678", "(+86)13812345678", "(86) 138 1234 5678", "（+86）138 1234 5678",
     "86-13812345678", "86 138 1234 5678", "0086 138 1234 5678", "+86 138 1234-5678",
     "１３８１２３４５６７８", "＋86 １３８ １２３４ ５６７８", "138\u00a01234\u00a05678",
-    "138\u30001234\u30005678", "138－1234－5678",
+    "138\u30001234\u30005678", "138－1234－5678", "138/1234/5678", "138_1234_5678",
+    "(138) 1234 5678", "（138）1234-5678", "+86(138)12345678", "+86 (138) 1234 5678",
 ])
 @pytest.mark.parametrize("around", [
     "{}", "电话{}号", "手机：{}，谢谢", "联系{}", "tel:{};", "x{}y", "({})", "[{}]",
@@ -86,3 +87,13 @@ def test_a_long_line_is_redacted_quickly() -> None:
     started = time.perf_counter()
     assert "138****5678" in redact(line)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("line", [
+    "13812345678,13987654321", "PhoneNumbers=13812345678,13987654321&SignName=XX",
+    "13812345678，13987654321", '["13812345678","13987654321"]', "13812345678;13987654321",
+])
+def test_lists_of_phone_numbers(line) -> None:
+    redacted = redact(line)
+    assert "1234" not in redacted and "8765" not in redacted, redacted
+    assert "138****5678" in redacted and "139****4321" in redacted, redacted
