@@ -34,7 +34,8 @@ PLACED = Counter(
 )
 PROVIDER_CALLS = Counter(
     "loyalty_notification_provider_calls_total",
-    "Provider calls by channel, provider and result (sent, transient, permanent, fallback).",
+    "Provider calls by channel, provider and result (sent, transient, permanent, fallback;"
+    " unknown: the sender died during the call).",
     ["channel", "provider", "result"],
 )
 PROVIDER_SECONDS = Histogram(

@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 #: How soon a message waiting for its member's contact data looks again.
 CONTACT_RECHECK = timedelta(seconds=30)
 
-SENDS = Counter("loyalty_notifications_total",
-                "Provider calls by channel and outcome (sent, transient, permanent, fallback).",
-                ["channel", "outcome"])
 FINISHED = Counter("loyalty_notifications_finished_total",
                    "Messages settled by final state (sent, failed, skipped).", ["state"])
 
@@ -141,7 +138,7 @@ class Sender:
         attempts = row["attempts"] + 1
         log.warning("message %s: its sender died during the %s call; counted as sent, not"
                     " sent again", row["id"], provider)
-        SENDS.labels(channel, "unknown").inc()
+        metrics.PROVIDER_CALLS.labels(channel, provider, "unknown").inc()
         FINISHED.labels("sent").inc()
         update = self._update(row, "sent", now, attempts=attempts, channel=channel,
                               provider=provider, reason="interrupted", sent_at=now)
@@ -264,7 +261,6 @@ class Sender:
     @staticmethod
     def _attempt(row, number: int, channel: str, provider: str, result: Result,
                  now: datetime) -> tuple:
-        SENDS.labels(channel, result.kind).inc()
         metrics.PROVIDER_CALLS.labels(channel, provider, result.kind).inc()
         return (row["id"], number, channel, provider, result.kind, result.code or None,
                 result.provider_message_id, now)
