@@ -60,7 +60,7 @@ class DeadLetter:
 
 
 @dataclass
-class _Decoded:
+class Decoded:
     """A batch after decoding: valid events and dead letters, both keyed by inbox key."""
 
     events: dict[str, Inbound] = field(default_factory=dict)
@@ -137,8 +137,8 @@ class BatchProcessor:
 
     # ------------------------------------------------------------------ decoding
 
-    def _decode(self, records: Sequence[ConsumerRecord]) -> _Decoded:
-        batch = _Decoded()
+    def _decode(self, records: Sequence[ConsumerRecord]) -> Decoded:
+        batch = Decoded()
         decoded, dead = batch.events, batch.dead
         for record in records:
             if record.value is None:  # a tombstone (UnitOfWork.tombstone): nothing to apply
@@ -147,7 +147,7 @@ class BatchProcessor:
             try:
                 envelope = Envelope.from_headers(record.headers)
             except EnvelopeError as exc:
-                dead[_record_key(record)] = DeadLetter(record, str(exc), "invalid_envelope")
+                dead[record_key(record)] = DeadLetter(record, str(exc), "invalid_envelope")
                 continue
             if envelope.id in decoded or envelope.id in dead:
                 batch.duplicates += 1  # the same event twice in one batch
@@ -171,7 +171,7 @@ class BatchProcessor:
 
     # ------------------------------------------------------------------ the transaction
 
-    async def _apply(self, batch: _Decoded) -> BatchReport:
+    async def _apply(self, batch: Decoded) -> BatchReport:
         async with unit_of_work(self._pool, service=self.service, topic=self.topic,
                                 group=self.group) as uow:
             decoded, dead = batch.events, batch.dead
@@ -218,7 +218,7 @@ class BatchProcessor:
         return failed
 
 
-def _record_key(record: ConsumerRecord) -> str:
+def record_key(record: ConsumerRecord) -> str:
     """Inbox key of a record without a usable ce_id: its place in the log is stable."""
     return f"kafka:{record.topic}:{record.partition}:{record.offset}"
 

@@ -100,20 +100,23 @@ class Service:
         return unit_of_work(self.pool, service=self.name)
 
     def subscribe(self, topic: str, handler: Handler, *, consumes: Iterable[type[Event]],
-                  consumers: int = 1) -> BatchProcessor:
+                  consumers: int = 1,
+                  processor: Callable[..., BatchProcessor] = BatchProcessor) -> BatchProcessor:
         """Consume the contract topic `topic` in batches with `handler`, which applies the
         event types `consumes`. The other types the contracts put on the topic are skipped;
         a type no contract knows is dead-lettered. `consumers` subscribers of the group in
         this process share the partitions (one decodes while another waits for the
-        database). The processor is returned for tests to watch its commits."""
+        database). `processor` makes the batch processor: a subclass decodes another wire
+        format on a topic no contract names (adapters/fineract). The processor is returned
+        for tests to watch its commits."""
         models = {model.ce_type: model for model in consumes}
         on_topic = models_on(topic)
         if strays := set(models) - set(on_topic):
             raise ValueError(f"{sorted(strays)} are not published on {topic}")
         self._topics |= {topic, dead_letter_topic(topic, self.name)}
-        processor = BatchProcessor(service=self.name, topic=topic, group=self.name,
-                                   pool=LazyPool(self), handler=handler, models=models,
-                                   ignored_types=frozenset(on_topic) - set(models))
+        processor = processor(service=self.name, topic=topic, group=self.name,
+                              pool=LazyPool(self), handler=handler, models=models,
+                              ignored_types=frozenset(on_topic) - set(models))
         TRANSIENT_RETRIES.labels(f"{self.name}:{topic}")  # at 0 until the first retry
 
         s = self.settings
@@ -281,7 +284,8 @@ def _batch_step(processor: BatchProcessor, gate: RebalanceGate,
     # The signature FastStream documents (AsyncAPI): a batch of these events. The records
     # are not decoded by FastStream (`_undecoded`): the processor decodes each itself, so
     # one bad record cannot fail the batch.
-    consume.__annotations__ = {"events": list[Union[tuple(models.values())]],  # noqa: UP007
+    events = Union[tuple(models.values())] if models else bytes  # noqa: UP007
+    consume.__annotations__ = {"events": list[events],
                                "message": KafkaMessage, "return": None}
     return consume
 

@@ -9,7 +9,8 @@ Consumers, HTTP routes, jobs and the notification sender all work the same way:
         uow.emit(PointsEarned(...), cause)         # emit: written to the outbox at commit
 
 (or emit first, then `await uow.execute(save_sql, ...)`: the save statement writes the
-outbox rows too, one round trip fewer on a hot path).
+outbox rows too, one round trip fewer on a hot path; `one_statement` is such a unit without a
+transaction block: its one statement commits on its own).
 
 `emit` gives every event a deterministic id (`event_id`: the same cause or business key
 always gives the same id, so reprocessing publishes nothing new downstream), the service's
@@ -191,16 +192,11 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def unit_of_work(pool: asyncpg.Pool, *, service: str, topic: str | None = None,
-                       group: str | None = None) -> AsyncIterator[UnitOfWork]:
-    """A connection, a transaction on it, and the outbox written just before the commit."""
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection, closed rather than handed back when its state is unknown."""
     conn = await pool.acquire()
     try:
-        async with conn.transaction():
-            uow = UnitOfWork(conn, service=service, topic=topic, group=group)
-            yield uow
-            await uow.flush()
-        metrics.committed(uow.emitted, uow.dead_lettered)
+        yield conn
     except BaseException as exc:
         # After a cancellation or a lost connection its state is unknown (it may have been
         # cut under a running query): close it rather than hand it back to the pool. A
@@ -214,3 +210,27 @@ async def unit_of_work(pool: asyncpg.Pool, *, service: str, topic: str | None = 
         # closes it, and the work (committed or not) must not fail because of that.
         with contextlib.suppress(asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
             await pool.release(conn)
+
+
+@asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool, *, service: str, topic: str | None = None,
+                       group: str | None = None) -> AsyncIterator[UnitOfWork]:
+    """A connection, a transaction on it, and the outbox written just before the commit."""
+    async with connection(pool) as conn:
+        async with conn.transaction():
+            uow = UnitOfWork(conn, service=service, topic=topic, group=group)
+            yield uow
+            await uow.flush()
+        metrics.committed(uow.emitted, uow.dead_lettered)
+
+
+@asynccontextmanager
+async def one_statement(conn: asyncpg.Connection, *, service: str) -> AsyncIterator[UnitOfWork]:
+    """A unit of work that is one statement outside a transaction block (autocommit): what
+    it emits goes out with that statement (`execute`), which commits on its own; no BEGIN
+    and COMMIT round trips."""
+    uow = UnitOfWork(conn, service=service)
+    yield uow
+    if uow.pending:
+        raise RuntimeError("one_statement: what was emitted goes out with execute()")
+    metrics.committed(uow.emitted, uow.dead_lettered)

@@ -129,3 +129,17 @@ class PointsForfeited(_PointsEvent):
     points: Points
     reason: Literal["member_closed"]
     forfeited_at: Timestamp
+
+
+class PointsForfeitureReturned(_PointsEvent):
+    """Points forfeited at a member's closure given back: a fact dated before the closure
+    that arrived after it took back points the forfeiture had counted (a refund's reversal, a
+    re-rating down), so the closed ledger ends where in-order delivery leaves it."""
+
+    ce_type: ClassVar[str] = "points.forfeiture-returned"
+
+    points: Points
+    reason: Literal["member_closed"] = Field(description="The forfeiture's reason.")
+    reference: Identifier = Field(
+        description="The late fact: a refund id, or a re-rating's `<transaction id>/rerated-<n>`.")
+    returned_at: Timestamp = Field(description="As of the closure, as the forfeiture.")

@@ -4,7 +4,9 @@ The points-paid saga: rewards publishes `redemption.requested` with `points > 0`
 answers `points.debited` or `points.debit-rejected` with `debit_id` = `redemption_id`;
 rewards then publishes `redemption.confirmed` or `redemption.rejected`. A cancelled
 redemption whose points were debited carries `points_to_refund`, and points answers
-`points.refunded` for the same `debit_id`.
+`points.refunded` for the same `debit_id`. A debit that lands after its redemption stopped
+waiting for it (timed out, or cancelled while pending) is given back through
+`redemption.refund-requested`, answered the same way: one cancellation per redemption.
 """
 
 from datetime import date
@@ -67,3 +69,18 @@ class RedemptionCancelled(_RedemptionEvent):
     title: Title
     points_to_refund: Annotated[int, Field(ge=0)]
     cancelled_at: Timestamp
+
+
+class RedemptionRefundRequested(_RedemptionEvent):
+    """Points debited for a redemption that no longer waited for them, to be given back:
+    its story had already ended, `redemption.rejected` (`timed_out`) or
+    `redemption.cancelled` while it was pending (with nothing to refund then). Not a
+    cancellation of its own; the points service answers `points.refunded` for the same
+    `debit_id`."""
+
+    ce_type: ClassVar[str] = "redemption.refund-requested"
+
+    points: Annotated[int, Field(gt=0)] = Field(description="The late debit's points.")
+    reason: Literal["timed_out", "cancelled"] = Field(
+        description="How the redemption had ended when the debit landed.")
+    requested_at: Timestamp

@@ -1,5 +1,7 @@
 """Where messages enter the notifications service, and how it is built.
 
+    at start ------------------> seal_plaintext (reseal.py): contact data of before
+                                   migration 0003 sealed
     loyalty.member-contacts.v1 --> OnContacts (handlers/contacts.py)
                                    -> contact projection (sealed, masked)
     loyalty.members.v1  \\
@@ -8,9 +10,13 @@
     every JOBS_POLL_SECONDS -----> ScheduledMessages (handlers/scheduled.py)
                                    -> points summaries, birthday greetings (queued)
     background, woken on commit -> Sender (handlers/sender.py): due rows -> WeChat / SMS
-                                   providers -> notification.sent / .failed
+                                   providers -> notification.sent / .failed (and
+                                   .delivered for an interrupted send found delivered)
     HTTP /callbacks/* (api.py) --> OnReceipts (handlers/receipts.py)
       authenticated per provider   -> notification.delivered / .failed
+    every RECEIPT_LOOKUP_EVERY_SECONDS -> ReceiptLookups (handlers/receipt_lookups.py):
+                                   SMS sent long ago without a receipt -> the provider
+                                   asked -> applied as its receipt would have been
 
 Everything goes out on loyalty.notifications.v1 through the unit of work's outbox.
 """
@@ -42,6 +48,7 @@ from .domain.schedule import Rules
 from .handlers.contacts import OnContacts
 from .handlers.member_events import OnMemberEvents
 from .handlers.queue import Queue
+from .handlers.receipt_lookups import ReceiptLookups
 from .handlers.receipts import OnReceipts
 from .handlers.scheduled import ScheduledMessages
 from .handlers.sender import Sender
@@ -49,8 +56,10 @@ from .providers.aliyun_sms import AliyunSms
 from .providers.base import SmsProvider
 from .providers.http import Http, HttpxHttp
 from .providers.tencent_sms import TencentSms
+from .providers.tracing import TracedHttp
 from .providers.transport import KeepAliveTransport
 from .providers.wechat import WechatOfficialAccount
+from .reseal import seal_plaintext
 from .settings import NotificationsSettings, load_templates
 
 PACKAGE_DIR = Path(__file__).parent
@@ -71,14 +80,16 @@ def build(name: str = "notifications", topic_prefix: str = "",
                   daily_cap=settings.daily_cap, summary_at=settings.summary_at,
                   birthday_at=settings.birthday_at)
     sealer = settings.sealer()
+    current, retired = settings.contact_keys()
     service = Service(name, settings=settings, package_dir=PACKAGE_DIR,
                       publishes=[NOTIFICATIONS_V1], topic_prefix=topic_prefix)
 
-    http: Http = (HttpxHttp(httpx.AsyncClient(transport=transport,
-                                              timeout=settings.provider_timeout_seconds))
-                  if transport is not None else
-                  KeepAliveTransport(max_connections=settings.sender_concurrency,
-                                     timeout=settings.provider_timeout_seconds))
+    http: Http = TracedHttp(  # each request a CLIENT span inside its provider call's
+        HttpxHttp(httpx.AsyncClient(transport=transport,
+                                    timeout=settings.provider_timeout_seconds))
+        if transport is not None else
+        KeepAliveTransport(max_connections=settings.sender_concurrency,
+                           timeout=settings.provider_timeout_seconds))
     service.on_stop(http.aclose)
     wechat = WechatOfficialAccount(
         client=http, base_url=settings.wechat_base_url, app_id=settings.wechat_app_id,
@@ -111,12 +122,19 @@ def build(name: str = "notifications", topic_prefix: str = "",
     for _ in range(settings.sender_workers):  # they skip each other's rows
         service.background(sender.run)
 
-    queue = Queue(templates, rules, settings.sms_sign_name)
+    queue = Queue(templates, rules, settings.sms_sign_name, sealer)
     service.jobs = jobs = ScheduledMessages(
         unit_of_work=service.unit_of_work, clock=clock, queue=queue, rules=rules,
         lock_name=f"{service.schema}.jobs", on_queued=sender.wake)
     service.every(settings.jobs_poll_seconds, jobs.run_once, "scheduled messages")
+    service.receipt_lookups = lookups = ReceiptLookups(
+        unit_of_work=service.unit_of_work, clock=clock, sealer=sealer, sms=sms,
+        after=timedelta(seconds=settings.receipt_lookup_after_seconds),
+        max_lookups=settings.receipt_lookup_max, batch_size=settings.receipt_lookup_batch)
+    service.every(settings.receipt_lookup_every_seconds, lookups.run_once, "receipt lookups")
     metrics.install(service)
+    # Before the consumers and jobs: contacts of before migration 0003 sealed.
+    service.on_start(lambda: seal_plaintext(service.pool, sealer, [current, *retired]))
 
     on_events = OnMemberEvents(queue, rules, clock)
     service.processors = {

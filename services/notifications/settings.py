@@ -127,6 +127,13 @@ class NotificationsSettings(Settings):
     #: How long a message waits for the member's contact data before it fails.
     contact_wait_seconds: float = Field(default=600.0, ge=0)
     jobs_poll_seconds: float = Field(default=30.0, gt=0)
+    #: An SMS sent this long ago without a delivery receipt is looked up at its provider
+    #: (handlers/receipt_lookups.py), at most `receipt_lookup_max` times, this long apart;
+    #: `receipt_lookup_batch` a round, every `receipt_lookup_every_seconds`.
+    receipt_lookup_after_seconds: float = Field(default=600.0, gt=0)
+    receipt_lookup_max: int = Field(default=5, ge=1)
+    receipt_lookup_batch: int = Field(default=200, ge=1)
+    receipt_lookup_every_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("aliyun_callback_secret", "tencent_callback_secret")
     @classmethod

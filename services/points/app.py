@@ -2,13 +2,17 @@
 
     corebanking.card-transactions.v1 -> OnCardTransactions (handlers/card_transactions.py)
         purchases earn, refunds reverse       -> points.earned / points.reversed
+        (late ones of a closed member trued up -> points.forfeited / forfeiture-returned)
     loyalty.members.v1               -> OnMemberEvents (handlers/members.py)
         tier changes set the multiplier and re-rate purchases of the days they change
-                                              -> points.earned / points.reversed
+                                              -> points.rerated
         a closed member forfeits              -> points.forfeited
+        (purchases and refunds dated after the closure re-rated to count nothing first;
+        a late tier change moves a closed ledger -> points.forfeited / forfeiture-returned)
     loyalty.rewards.v1               -> OnRedemptions (handlers/redemptions.py)
-        debit requests and cancellations      -> points.debited / debit-rejected / refunded
-        (a cancellation after the member closed is forfeited at once -> points.forfeited)
+        debit requests, cancellations and refund requests (a late debit given back)
+                                              -> points.debited / debit-rejected / refunded
+        (a refund after the member closed is forfeited at once -> points.forfeited)
     every expiry_check_seconds       -> ExpiryJob (handlers/expiry.py), in chunks
         lots past their date, lots soon due   -> points.expired / points.expiring-soon
         refunds whose purchase did not come   -> the card-transaction dead-letter topic
@@ -27,7 +31,11 @@ from pathlib import Path
 
 from contracts.accounts.v1 import MemberClosed, MemberTierChanged
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
-from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
+from contracts.rewards.v1 import (
+    RedemptionCancelled,
+    RedemptionRefundRequested,
+    RedemptionRequested,
+)
 from contracts.topics import CARD_TRANSACTIONS_V1, MEMBERS_V1, POINTS_V1, REWARDS_V1
 from runtime.auth import MemberAuth
 from runtime.service import Service
@@ -60,7 +68,8 @@ def build(name: str = "points", topic_prefix: str = "",
     service.members = service.subscribe(MEMBERS_V1, OnMemberEvents(rules),
                                         consumes=[MemberTierChanged, MemberClosed])
     service.redemptions = service.subscribe(REWARDS_V1, OnRedemptions(rules),
-                                            consumes=[RedemptionRequested, RedemptionCancelled])
+                                            consumes=[RedemptionRequested, RedemptionCancelled,
+                                                      RedemptionRefundRequested])
 
     expiry = ExpiryJob(announce_days=settings.expiry_notice_days,
                        refund_wait_seconds=settings.refund_wait_seconds)

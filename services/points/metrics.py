@@ -16,6 +16,7 @@ from contracts.points.v1 import (
     PointsEarned,
     PointsExpired,
     PointsForfeited,
+    PointsForfeitureReturned,
     PointsRefunded,
     PointsRerated,
     PointsReversed,
@@ -30,8 +31,9 @@ REFRESH_SECONDS = 15
 
 POINTS = Counter(
     "loyalty_points_total",
-    "Points moved, by movement (issued, reversed, debited, refunded, expired, forfeited)"
-    " and kind: issued points are base or bonus, forfeitures give their reason.",
+    "Points moved, by movement (issued, reversed, debited, refunded, expired, forfeited,"
+    " unforfeited: given back out of a forfeiture) and kind: issued points are base or bonus,"
+    " forfeitures give their reason.",
     ["movement", "kind"],
 )
 RULES_APPLIED = Counter(
@@ -61,7 +63,9 @@ REFUNDS_PARKED_OLDEST = Gauge(
 for movement, kinds in (("issued", ("base", "bonus", "rerating")),
                         ("reversed", ("refund", "rerating")), ("debited", ("redemption",)),
                         ("refunded", ("cancellation",)), ("expired", ("expiry",)),
-                        ("forfeited", get_args(PointsForfeited.model_fields["reason"].annotation))):
+                        ("forfeited", get_args(PointsForfeited.model_fields["reason"].annotation)),
+                        ("unforfeited",
+                         get_args(PointsForfeitureReturned.model_fields["reason"].annotation))):
     zeroed(POINTS, (movement,), kinds)
 zeroed(DEBITS_REJECTED, get_args(PointsDebitRejected.model_fields["reason"].annotation))
 
@@ -111,6 +115,11 @@ def _expired(event: PointsExpired) -> None:
 @observe(PointsForfeited)
 def _forfeited(event: PointsForfeited) -> None:
     POINTS.labels("forfeited", event.reason).inc(event.points)
+
+
+@observe(PointsForfeitureReturned)
+def _unforfeited(event: PointsForfeitureReturned) -> None:
+    POINTS.labels("unforfeited", event.reason).inc(event.points)
 
 
 def install(service: Service, point_value_cny: Decimal) -> None:

@@ -19,7 +19,7 @@ machinery (dependency solving, validation and serialization spans: about 0.15 ms
 request, half the service's CPU of a redemption under load); `SignedEntry` hands the two
 redemption POSTs to their route without the routing. `SignedCommand` checks the signature
 once, parses the body and calls the route's function; its command (handlers/redemptions.py)
-records the nonce in its one load. A refusal before that load records the nonce all the
+records the nonce with its answer. A refusal before the command records the nonce all the
 same (but for the rate, 429: that request may be sent again as it is), so what a partner
 hears, and in which order, is what FastAPI's dependencies answered: 401, 429, 422
 (invalid request), 403, 400, then the command's answer.
@@ -247,7 +247,7 @@ class SignedCommand(APIRoute):
             try:
                 return await self.endpoint(caller=caller, **self.arguments(h, data, scope))
             except (Refused, RequestValidationError) as exc:
-                if not _nonce_reused(exc):  # refused before its command's load
+                if not _nonce_reused(exc):  # refused before its command ran
                     await self.auth.first_use(caller)
                 raise
         except Refused as exc:

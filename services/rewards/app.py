@@ -4,7 +4,8 @@
         -> the members projection (tier, closed)
     loyalty.points.v1  --(batches)--> SettleRedemptions (handlers/saga.py)
         -> redemption confirmed / rejected on loyalty.rewards.v1, the waiting request's
-           answer stored and NOTIFYed (settlements.py)
+           answer stored and NOTIFYed (settlements.py); a debit that landed after the
+           redemption timed out or was cancelled -> redemption refund-requested
     HTTP POST /v1/redemptions/lounge-visits, /offers, /{id}/cancel (api.py, signed)
         -> Redemptions (handlers/redemptions.py): load, decide (domain/), save, emit
         -> redemption requested / confirmed / cancelled on loyalty.rewards.v1

@@ -2,7 +2,7 @@
 
 A partner request passes, in this order: fresh timestamp and well-formed nonce (no I/O),
 a known key and a matching HMAC, then a token of the partner's rate (`within_rate`). Only
-then is the nonce's first use recorded (`first_use`, or the command's one load: api.py), so
+then is the nonce's first use recorded (`first_use`, or by the command: api.py), so
 a request refused for the rate (429) leaves its nonce unused, and a replayed nonce gives
 its token back.
 
@@ -114,7 +114,7 @@ class PartnerAuth:
     async def verified(self, key_id: str, timestamp: str, nonce: str, signature: str,
                        method: str, path: str, query: str, body: bytes) -> Caller:
         """The partner whose live key signed this request. No I/O but a key cache miss; the
-        nonce's first use is recorded after this (`admit`, or the command's load)."""
+        nonce's first use is recorded after this (`admit`, or by the command)."""
         if not (key_id and timestamp and nonce and signature):
             raise refuse("invalid_signature",
                          "X-Key-Id, X-Timestamp, X-Nonce and X-Signature are required")

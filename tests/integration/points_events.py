@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from contracts.accounts.v1 import MemberClosed, MemberTierChanged
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded, Merchant
 from contracts.envelope import EncodedEvent, encode
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
+from tests.integration.kafka_tools import eventually, produce_to
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY = datetime(2026, 3, 10, 12, 0, tzinfo=SHANGHAI)
@@ -45,8 +47,8 @@ def tier_changed(member: str, new_tier: str, effective: date,
         effective_date=effective, changed_at=at or datetime.now(SHANGHAI)), source=SOURCE)
 
 
-def closed(member: str) -> EncodedEvent:
-    return encode(MemberClosed(member_id=member, closed_at=datetime.now(SHANGHAI)),
+def closed(member: str, at: datetime | None = None) -> EncodedEvent:
+    return encode(MemberClosed(member_id=member, closed_at=at or datetime.now(SHANGHAI)),
                   source=SOURCE)
 
 
@@ -100,6 +102,52 @@ async def balances_and_lots(service) -> dict:
         "balances": dict(await service.pool.fetch("SELECT member_id, points FROM balances")),
         "lots": sorted(tuple(r) for r in await service.pool.fetch(
             "SELECT member_id, expires_on, remaining FROM lots WHERE remaining > 0")),
+    }
+
+
+async def deliver_in_orders(service, facts: dict[str, dict], orders: dict[str, list[list[str]]],
+                            members: dict[str, str]) -> dict[str, dict]:
+    """Each order's facts (`facts[order][name]`) step by step, every order's step n in one
+    go, applied before step n + 1 is sent; then each order's member's ledger."""
+    done = 0
+    for step in range(max(len(steps) for steps in orders.values())):
+        batch = [facts[order][name] for order, steps in orders.items()
+                 if step < len(steps) for name in steps[step]]
+        await produce_to(service, batch)
+        done += len(batch)
+        await eventually(consumed(service, done), what=f"step {step + 1} applied")
+    return {order: await member_ledger(service, member) for order, member in members.items()}
+
+
+async def member_ledger(service, member: str) -> dict:
+    """What the member holds, what each fact moved in all (a purchase with its re-ratings,
+    a refund, a debit; the forfeitures as one total, whatever fact made them), each
+    purchase's rating as it stands and the monthly bonus used: ids without the member's
+    suffix (`-<member>`), so two members' ledgers compare."""
+    pool = service.pool
+    purchase_of = dict(await pool.fetch("SELECT refund_id, transaction_id FROM refunds"
+                                        " WHERE member_id = $1", member))
+    net: dict[str, int] = defaultdict(int)
+    for t in await pool.fetch("SELECT kind, reference, points, credit_account FROM transfers"
+                              " WHERE member_id = $1", member):
+        points = t["points"] if t["credit_account"] == f"member:{member}" else -t["points"]
+        kind, reference = t["kind"], t["reference"].split("/rerated-")[0]
+        key = ("forfeit" if kind == "forfeit"
+               else f"purchase {purchase_of.get(reference, reference)}"
+               if kind in ("earn", "reverse") else f"{kind} {reference}")
+        net[key.replace(f"-{member}", "").replace(f"_{member}", "")] += points
+    return {
+        "balance": await pool.fetchval("SELECT points FROM balances WHERE member_id = $1",
+                                       member),
+        "lots": await pool.fetchval("SELECT coalesce(sum(remaining), 0) FROM lots"
+                                    " WHERE member_id = $1", member),
+        "moved": {k: v for k, v in net.items() if v},
+        "ratings": sorted((r["transaction_id"].split("-")[0], r["points"], r["tier"],
+                           tuple(r["rule_ids"])) for r in await pool.fetch(
+            "SELECT transaction_id, points, tier, rule_ids FROM ratings WHERE member_id = $1",
+            member)),
+        "monthly bonus": sorted(tuple(r) for r in await pool.fetch(
+            "SELECT month, bonus_points FROM monthly_bonus WHERE member_id = $1", member)),
     }
 
 

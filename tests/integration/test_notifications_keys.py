@@ -1,6 +1,6 @@
 """Contact keys rotated on the real broker and database: with the old key retired, values
 sealed under it still open and messages reach the members; `python -m
-services.notifications.reseal` then puts every value under the new key (chunked, again
+services.notifications.reseal` then puts every value (names too) under the new key (chunked, again
 without change, counts printed), also values of the service's first layout; a value no key
 opens is counted and left alone."""
 
@@ -20,6 +20,7 @@ from contracts.accounts.v1 import MemberContactChanged
 from contracts.topics import MEMBERS_V1
 from runtime.personal_data import Sealer
 from services.notifications.handlers.contacts import OnContacts
+from services.notifications.personal import open_personal
 from services.notifications.reseal import reseal
 from tests.integration.test_notifications_support import (
     DAYTIME,
@@ -79,8 +80,8 @@ async def test_rotated_keys_open_until_resealed_and_then_all_is_under_the_new_ke
             m.openid or m.mobile for m in before + after)
 
         schema = w.service.schema
-        assert run_reseal(infra, schema) == (
-            "7 contacts: 8 values re-sealed, 4 already under the current key, 0 unreadable")
+        assert run_reseal(infra, schema) == (  # each: personal data, mobile, maybe openid
+            "7 contacts: 13 values re-sealed, 6 already under the current key, 0 unreadable")
         only_new = Sealer(NEW)
         rows = await w.service.pool.fetch(
             "SELECT member_id, mobile_sealed, openid_sealed FROM contacts")
@@ -89,8 +90,11 @@ async def test_rotated_keys_open_until_resealed_and_then_all_is_under_the_new_ke
             r["openid_sealed"] and only_new.open(f"{r['member_id']}:openid", r["openid_sealed"]))
             for r in rows}
         assert opened == {m.id: (m.mobile, m.openid) for m in everyone}
+        names = await w.service.pool.fetch("SELECT member_id, personal_sealed FROM contacts")
+        assert {open_personal(only_new, r["member_id"], r["personal_sealed"]).family_name
+                for r in names} == {"张"}
         assert run_reseal(infra, schema) == (
-            "7 contacts: 0 values re-sealed, 12 already under the current key, 0 unreadable")
+            "7 contacts: 0 values re-sealed, 19 already under the current key, 0 unreadable")
 
         await w.send(MEMBERS_V1, [upgrade(oldest)])  # its first-layout values, re-sealed
         await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=7)

@@ -123,7 +123,8 @@ async def notifications_world(infra, start: datetime, *, receipts: bool = False,
         retry_max_attempts=4, contact_wait_seconds=600, **overrides)
     sandbox_app = create_app(Credentials.of(settings), keep_messages=100_000,
                              receipt_delay=0.1,
-                             receipts_to="http://notifications/callbacks" if receipts else None)
+                             receipts_to="http://notifications/callbacks" if receipts else None,
+                             clock=lambda: clock.now().timestamp())
 
     def make(name: str, prefix: str):
         return build(name, prefix, settings, clock=clock,

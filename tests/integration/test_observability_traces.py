@@ -3,23 +3,29 @@ of this test's own (OTEL_EXPORTER_OTLP_ENDPOINT is the switch).
 
 A card transaction sent with a trace context of core banking's comes back as one trace:
 points' process span a child of the record's context, the relay's publish span of points'
-event a child of that, and notifications' process span of the event a child of the publish
-span; the batch spans link to the records' contexts. A partner's points-paid redemption is
+event a child of that, notifications' process span of the event a child of the publish
+span, and, once the day's points summary that counts the purchase is sent, the provider call
+("<provider> send") a child of that process span with its HTTP CLIENT span ("POST") inside;
+the batch spans link to the records' contexts. A partner's points-paid redemption is
 one trace too: rewards' server span, the publish of its request, points' process span and
 the publish of its answer, and rewards' process span of the answer (the saga)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1, REWARDS_V1
 from tools.chaos import delivery
@@ -41,6 +47,7 @@ class Span:
     span_id: str
     parent_id: str
     links: tuple[tuple[str, str], ...]  # (trace id, span id)
+    kind: int = 0  # opentelemetry.proto's Span.SpanKind
 
 
 class Receiver:
@@ -61,7 +68,7 @@ class Receiver:
                         spans.extend(Span(service, s.name, s.trace_id.hex(), s.span_id.hex(),
                                           s.parent_span_id.hex(),
                                           tuple((k.trace_id.hex(), k.span_id.hex())
-                                                for k in s.links))
+                                                for k in s.links), s.kind)
                                      for s in scope.spans)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -104,14 +111,23 @@ async def test_a_card_transaction_is_one_trace_across_the_services(infra, tmp_pa
     bootstrap, database_url = infra["KAFKA_BOOTSTRAP_SERVERS"], infra["DATABASE_URL"]
     receiver = Receiver()
     tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
-    world = World("trace", uuid.uuid4().hex[:8], tmp_path,
-                  extra_env={service: tracing for service in SERVICES})
+    # The day's points summaries are due at once: the purchases (over the day before) are
+    # summed up, and each summary is sent in the trace of the first purchase it counts.
+    summary_at = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=1)
+    world = World("trace", uuid.uuid4().hex[:8], tmp_path, extra_env={
+        service: tracing | ({"SUMMARY_AT": f"{summary_at:%H:%M:%S}"}
+                            if service == "notifications" else {})
+        for service in SERVICES})
     data = generate(seed=5, transactions=40, customers=10, months=1)
-    # Core banking's context on the first purchase: the trace every hop must join.
+    # Core banking's context on the first purchase of a member who takes service messages:
+    # the trace every hop must join.
+    consenting = {r.key for r in data.onboardings
+                  if json.loads(r.value)["consents"]["service_messages"]}
     trace_id, root = secrets.token_hex(16), secrets.token_hex(8)
     index = next(i for i, r in enumerate(data.transactions)
                  if (r.headers and ("ce_type", b"corebanking.card-transaction.posted")
-                     in r.headers))
+                     in r.headers) and r.key in consenting)
+    assert all(r.key != data.transactions[index].key for r in data.transactions[:index])
     first = data.transactions[index]
     data.transactions[index] = replace(first, headers=[
         *[(k, v) for k, v in first.headers if k != "traceparent"],
@@ -133,6 +149,22 @@ async def test_a_card_transaction_is_one_trace_across_the_services(infra, tmp_pa
         found = await receiver.wait_for(card_trace)
         assert found is not None, receiver.trace(trace_id)
         assert found[0].name == f"{world.topic(CARD_TRANSACTIONS_V1)} process"
+
+        def provider_call() -> list[Span] | None:
+            """The summary's send: a child of notifications' process span of the purchase's
+            points event, and its HTTP request inside."""
+            for send in (s for s in receiver.spans if s.parent_id == found[-1].span_id
+                         and s.service.startswith("notifications")
+                         and s.name in ("aliyun send", "wechat send")):
+                if call := receiver.chain(send, ("notifications", "POST")):
+                    return call
+            return None
+
+        call = await receiver.wait_for(provider_call)
+        assert call is not None, [(s.service, s.name, s.parent_id) for s in receiver.spans
+                                  if s.service.startswith("notifications")]
+        assert {s.trace_id for s in call} == {trace_id}
+        assert call[-1].kind == ProtoSpan.SPAN_KIND_CLIENT
         # The batch that carried the purchase links to its record's context.
         assert any((trace_id, root) in s.links for s in receiver.spans
                    if s.service.startswith("points") and s != found[0])

@@ -125,30 +125,45 @@ async def test_what_a_refusal_leaves_behind(rewards):
                                        member) == 1
 
 
-async def test_a_load_with_a_reused_nonce_or_a_held_key_claims_and_locks_nothing(rewards):
-    """The load's contract (the one-call function of migration 0002 is gone)."""
+async def test_a_load_claims_and_locks_nothing_and_a_save_with_a_reused_nonce_or_key_writes_nothing(
+        rewards):
+    """The load's and the save's contract (the one-call function of migration 0002 is
+    gone): the load only reads; the save records the nonce and claims the key, or, if
+    either was taken since the load, writes nothing."""
     member = customers(1)[0]
     code = await code_for(rewards, member)
     live = codes.code_hash(rewards.settings.pepper(), codes.normalise(code))
 
-    async def load(nonce: str, key: str, code_hash: bytes | None) -> tuple[str, str]:
-        request = sql.Request("ptn_x", "pk_x", f"nonce-{nonce}-0123456789", key, b"h")
-        async with rewards.pool.acquire() as conn:
-            claim, facts = await sql.load_for_redemption(conn, request, code_hash,
-                                                         ("lounge", "2026"))
-        return claim, facts.code
+    def request(nonce: str, key: str) -> sql.Request:
+        return sql.Request("ptn_x", "pk_x", f"nonce-{nonce}-0123456789", key, b"h")
 
-    assert await load("first", "k1", None) == ("claimed", "malformed")
-    assert await load("second", "k2", b"no such code") == ("claimed", "unknown")
-    assert (await load("first", "k3", live))[0] == "nonce_reused"
-    assert (await load("third", "k1", live))[0] == "held"
-    assert await rewards.pool.fetchval("SELECT count(*) FROM nonces") == 3
+    async def load(nonce: str, key: str, code_hash: bytes | None) -> sql.Loaded:
+        async with rewards.pool.acquire() as conn:
+            return await sql.load_for_redemption(conn, request(nonce, key), code_hash,
+                                                 ("lounge", "2026"))
+
+    async def refuse(nonce: str, key: str) -> None:
+        async with rewards.pool.acquire() as conn:
+            await sql.refuse(conn, request(nonce, key), (422, b"{}", None))
+
+    assert (await load("first", "k1", None)).facts.code == "malformed"
+    assert (await load("second", "k2", b"no such code")).facts.code == "unknown"
+    assert await rewards.pool.fetchval("SELECT count(*) FROM nonces") == 0
+    await refuse("first", "k1")
+    await refuse("second", "k2")
+    for nonce, key in (("first", "k3"), ("third", "k1")):  # a reused nonce; a taken key
+        with pytest.raises(sql.Changed):
+            await refuse(nonce, key)
+    assert (await load("first", "k3", live)).nonce_used
+    held = await load("third", "k1", live)
+    assert not held.nonce_used and (held.stored.status_code, held.stored.body) == (422, b"{}")
+    assert await rewards.pool.fetchval("SELECT count(*) FROM nonces") == 2
     assert sorted(r["key"] for r in await rewards.pool.fetch(
         "SELECT key FROM idempotency")) == ["k1", "k2"]
-    assert await rewards.pool.fetchval("SELECT count(*) FROM usage") == 0
-    assert await load("fourth", "k4", live) == ("claimed", "live")
-    assert await rewards.pool.fetchval("SELECT used FROM usage WHERE member_id = $1",
-                                       member) == 0  # locked, not taken: the save takes
+    fourth = await load("fourth", "k4", live)
+    assert (fourth.nonce_used, fourth.stored, fourth.facts.code) == (False, None, "live")
+    assert fourth.facts.member_id == member and fourth.facts.used == 0
+    assert await rewards.pool.fetchval("SELECT count(*) FROM usage") == 0  # the save takes
     assert await rewards.pool.fetchval(
         "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE p.proname = 'redeem_lounge_visit' AND n.nspname = $1", rewards.schema) == 0

@@ -89,13 +89,17 @@ async def test_a_pending_redemption_times_out_and_a_late_debit_is_refunded_once(
         seen = await status_of(partner, redemption_id)
         assert (seen["status"], seen["reason"]) == ("rejected", "timed_out")
 
+        # Its story: requested, rejected (timed out); then the late debit asked back, by a
+        # refund request and not a cancellation (issue 13: it published a cancellation of a
+        # redemption that had been rejected).
         records = await rewards_events(rewards, [member], 3)
         assert sorted(ce_type(r) for r in records) == [
-            "redemption.cancelled", "redemption.rejected", "redemption.requested"]
+            "redemption.refund-requested", "redemption.rejected", "redemption.requested"]
         by_type = {ce_type(r): json.loads(r.value) for r in records}
         assert by_type["redemption.rejected"]["reason"] == "timed_out"
-        assert by_type["redemption.cancelled"]["points_to_refund"] == 800
-        assert by_type["redemption.cancelled"]["redemption_id"] == redemption_id
+        assert by_type["redemption.refund-requested"]["points"] == 800
+        assert by_type["redemption.refund-requested"]["reason"] == "timed_out"
+        assert by_type["redemption.refund-requested"]["redemption_id"] == redemption_id
 
         # A timed-out redemption cannot be cancelled: refused with the reason.
         cancel = await partner.cancel(redemption_id)
@@ -163,14 +167,20 @@ async def test_a_partner_cancels_a_pending_redemption_and_a_late_debit_is_refund
         assert (refused.status_code, refused.json()["code"]) == (409, "not_cancellable")
         assert "rejected (insufficient_points)" in refused.json()["message"]
 
+        # One cancellation per redemption (issue 13: the late debit's refund was a second
+        # `redemption.cancelled`); the late debit is asked back by a refund request.
         records = await rewards_events(rewards, [pending, rejected_later, settled], 7)
         cancels = sorted((json.loads(r.value)["redemption_id"],
                           json.loads(r.value)["points_to_refund"])
                          for r in records if ce_type(r) == "redemption.cancelled")
-        assert cancels == sorted([(redemption_id, 0), (redemption_id, 800), (second, 0)])
+        assert cancels == sorted([(redemption_id, 0), (second, 0)])
+        refunds = [(json.loads(r.value)["redemption_id"], json.loads(r.value)["points"],
+                    json.loads(r.value)["reason"])
+                   for r in records if ce_type(r) == "redemption.refund-requested"]
+        assert refunds == [(redemption_id, 800, "cancelled")]
         assert sorted(ce_type(r) for r in records) == sorted([
             "redemption.requested", "redemption.requested", "redemption.requested",
-            "redemption.cancelled", "redemption.cancelled", "redemption.cancelled",
+            "redemption.cancelled", "redemption.cancelled", "redemption.refund-requested",
             "redemption.rejected"])
         second_now = await status_of(partner, second)
         assert (second_now["status"], second_now["refund_status"]) == ("cancelled", None)

@@ -42,8 +42,8 @@ def render(report: Report) -> str:
         f"  {'sent to providers (messages)':<30}{report.clean.provider_sends:>21,}"
         f"{chaos.provider_sends:>21,}",
         f"  {'sends a kill interrupted':<30}{report.clean.interrupted_sends:>21,}"
-        f"{chaos.interrupted_sends:>21,} (settled as sent, the provider not called again;"
-        f" {chaos.interrupted_reached:,} had reached it)",
+        f"{chaos.interrupted_sends:>21,} (the SMS provider asked, sent again if it had not"
+        f" got it; {chaos.interrupted_reached:,} reached it)",
         f"redemption answers by status: clean {_answers(report.clean)}, chaos {_answers(chaos)};"
         f" requests sent again after a fault: {chaos.outcomes.retries if chaos.outcomes else 0}",
         "",

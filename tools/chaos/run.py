@@ -70,8 +70,8 @@ class WorldRun:
     provider_sends: int = 0
     #: Messages the providers accepted (ids).
     provider_ids: set[str] = field(default_factory=set)
-    #: Sends a kill interrupted, settled without calling the provider again; and how many
-    #: of them had reached the provider (the others never will: the price of never twice).
+    #: Sends a kill interrupted (settled by asking the SMS provider, sent again if it had
+    #: not got them; WeChat's unasked, never twice); and how many reached the provider.
     interrupted_sends: int = 0
     interrupted_reached: int = 0
     recoveries: list[Recovery] = field(default_factory=list)

@@ -237,12 +237,15 @@ async def processed(world: World, database_url: str) -> dict[str, int]:
 
 
 async def interrupted_sends(world: World, database_url: str) -> set[str]:
-    """Messages whose sender was killed during the provider call: settled as sent, the
-    provider not called again (services/notifications/handlers/sender.py)."""
+    """Messages whose sender was killed during the provider call: the SMS provider asked,
+    and sent again only when it had not got it (attempt code 'not_received'); WeChat's
+    settled as sent unasked (services/notifications/handlers/sender.py)."""
     conn = await asyncpg.connect(database_url)
     try:
         return {str(r[0]) for r in await conn.fetch(
             f'SELECT id FROM "{world.schema("notifications")}".messages'
-            " WHERE reason = 'interrupted'")}
+            " WHERE reason = 'interrupted' OR id IN (SELECT message_id FROM"
+            f' "{world.schema("notifications")}".message_attempts'
+            " WHERE code = 'not_received')")}
     finally:
         await conn.close()

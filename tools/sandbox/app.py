@@ -1,18 +1,24 @@
 """Sandbox providers speaking the real HTTP APIs, for development and tests.
 
     /wechat/cgi-bin/token, /wechat/cgi-bin/message/template/send   WeChat Official Account
-    /aliyun/                                                       Alibaba Cloud SendSms
-    /tencent/                                                      Tencent Cloud SendSms
+    /aliyun/        Alibaba Cloud SendSms, and QuerySendDetails (by Action)
+    /tencent/       Tencent Cloud SendSms, and PullSmsSendStatusByPhoneNumber (X-TC-Action)
+    The two lookups answer from what the sandbox accepted and keeps (the last
+    `keep_messages`; every send delivered at once), by number, day or time, with our id
+    (OutId, SessionContext).
     GET  /messages   what was sent (numbers masked), newest last; GET / shows it as a page
     GET  /stats      counts per channel
     Delivery receipts: with `receipts_to` (the service's /callbacks URL), each accepted
     message is reported back a moment later the way the provider would: Alibaba Cloud
     SmsReport and Tencent SMS status callbacks to the URL configured with them (ending in
     the callback secret: neither provider signs them), WeChat TEMPLATESENDJOBFINISH signed
-    with the token (signature, timestamp, nonce and openid in the query).
+    with the token (signature, timestamp, nonce and openid in the query). A push the
+    service does not take (unreachable, 5xx) is tried again `receipt_retries` times,
+    `receipt_retry_delay` seconds apart, then dropped, as real providers give up.
     POST /faults     inject faults: {"outage": true} (every call 503), {"rate_limit": 5}
                      (the next 5 calls are rate-limited), {"invalid_numbers": [...]},
-                     {"not_following": [...]}; DELETE /faults clears them
+                     {"not_following": [...]}, {"drop_receipts": true} (accepted messages
+                     are never reported); DELETE /faults clears them
 
 Every request is checked like the provider would: the WeChat token, the Alibaba Cloud
 HMAC-SHA1 signature, the Tencent TC3-HMAC-SHA256 signature. A bad one is refused with the
@@ -30,10 +36,13 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from string import Template as _Text
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI, Request
@@ -79,6 +88,7 @@ class Faults:
     rate_limit: int = 0
     invalid_numbers: set[str] = field(default_factory=set)
     not_following: set[str] = field(default_factory=set)
+    drop_receipts: bool = False
 
 
 @dataclass
@@ -93,11 +103,18 @@ class SandboxState:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
 def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1000,
-               receipts_to: str | None = None, receipt_delay: float = 1.0) -> FastAPI:
+               receipts_to: str | None = None, receipt_delay: float = 1.0,
+               receipt_retries: int = 3, receipt_retry_delay: float = 2.0,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """`clock`: when a send is accepted (tests pass the service's fake clock's), for the
+    lookups' days and times."""
     state = SandboxState(credentials or Credentials.of())
-    reporter = (_Reporter(receipts_to, state.credentials, receipt_delay) if receipts_to
-                else None)
+    reporter = (_Reporter(receipts_to, state.credentials, receipt_delay, receipt_retries,
+                          receipt_retry_delay) if receipts_to else None)
     templates = load_templates()
     by_aliyun = {code: (t, lang) for t in templates.values()
                  for lang, code in t.aliyun_template_code.items()}
@@ -108,7 +125,7 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
     app.state.reporter = reporter
 
     def record(entry: dict[str, Any]) -> None:
-        if reporter is not None:
+        if reporter is not None and not state.faults.drop_receipts:
             reporter.add(entry)
         state.counts[entry["channel"]] += 1
         state.sent.append(entry)
@@ -159,7 +176,7 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         record({"channel": "wechat", "provider": "wechat", "to": openid,
                 "to_shown": openid[:4] + "***", "template": body.get("template_id"),
                 "fields": fields, "message_id": body.get("client_msg_id"),
-                "provider_message_id": str(msgid), "at": time.time()})
+                "provider_message_id": str(msgid), "at": clock()})
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     # ---------------------------------------------------------------- Alibaba Cloud
@@ -186,6 +203,8 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         if trouble == "rate_limit":
             return {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控",
                     "RequestId": request_id}
+        if params.get("Action") == "QuerySendDetails":
+            return aliyun_details(params) | {"RequestId": request_id}
         number = str(params.get("PhoneNumbers", ""))
         if f"+86{number}" in state.faults.invalid_numbers or not number.isdigit():
             return {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号",
@@ -199,7 +218,7 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         record({"channel": "sms", "provider": "aliyun", "to": f"+86{number}",
                 "to_shown": mask_mobile(number), "template": template.name, "text": text,
                 "message_id": params.get("OutId"), "provider_message_id": biz_id,
-                "at": time.time()})
+                "template_code": params.get("TemplateCode"), "at": clock()})
         return {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
 
     # ---------------------------------------------------------------- Tencent Cloud
@@ -233,6 +252,9 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         if trouble == "rate_limit":
             return error("RequestLimitExceeded", "request limit exceeded")
         body = json.loads(raw)
+        if headers.get("x-tc-action") == "PullSmsSendStatusByPhoneNumber":
+            return {"Response": {"PullSmsSendStatusSet": tencent_statuses(body),
+                                 "RequestId": request_id}}
         number = (body.get("PhoneNumberSet") or [""])[0]
         template, lang = by_tencent.get(str(body.get("TemplateId")), (None, "zh-CN"))
         status: dict[str, Any] = {"PhoneNumber": number, "SessionContext":
@@ -252,8 +274,38 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
                     "to_shown": mask_mobile(number), "template": template.name,
                     "text": f"【{body.get('SignName')}】" + _sms_text(template, lang, values),
                     "message_id": body.get("SessionContext"), "provider_message_id": serial,
-                    "at": time.time()})
+                    "at": clock()})
         return {"Response": {"SendStatusSet": [status], "RequestId": request_id}}
+
+    # ---------------------------------------------------------------- the lookups
+
+    def aliyun_details(params: dict[str, str]) -> dict[str, Any]:
+        """QuerySendDetails: the number's sends on SendDate (China time), a page of them."""
+        number, day = str(params.get("PhoneNumber", "")), str(params.get("SendDate", ""))
+        size = min(max(int(params.get("PageSize") or 10), 1), 50)
+        page = max(int(params.get("CurrentPage") or 1), 1)
+        sends = [m for m in state.sent if m["provider"] == "aliyun"
+                 and m["to"] == f"+86{number}" and _china(m["at"], "%Y%m%d") == day]
+        return {"Code": "OK", "Message": "OK", "TotalCount": len(sends),
+                "SmsSendDetailDTOs": {"SmsSendDetailDTO": [{
+                    "PhoneNum": number, "SendStatus": 3, "ErrCode": "DELIVERED",
+                    "TemplateCode": m["template_code"], "Content": m["text"],
+                    "SendDate": _china(m["at"], "%Y-%m-%d %H:%M:%S"),
+                    "ReceiveDate": _china(m["at"], "%Y-%m-%d %H:%M:%S"),
+                    "OutId": m["message_id"] or ""}
+                    for m in sends[(page - 1) * size:page * size]]}}
+
+    def tencent_statuses(body: dict[str, Any]) -> list[dict[str, Any]]:
+        """PullSmsSendStatusByPhoneNumber: the number's statuses from BeginTime on."""
+        number = str(body.get("PhoneNumber", ""))
+        begin, end = int(body.get("BeginTime") or 0), body.get("EndTime")
+        return [{"UserReceiveTime": int(m["at"]), "CountryCode": "86",
+                 "SubscriberNumber": number.removeprefix("+86"), "PhoneNumber": number,
+                 "SerialNo": m["provider_message_id"], "ReportStatus": "SUCCESS",
+                 "Description": "DELIVRD", "SessionContext": m["message_id"] or ""}
+                for m in state.sent if m["provider"] == "tencent" and m["to"] == number
+                and begin <= m["at"] and (end is None or m["at"] <= int(end))
+                ][:min(int(body.get("Limit") or 100), 100)]
 
     # ---------------------------------------------------------------- for people and tests
 
@@ -273,7 +325,9 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         f.rate_limit = int(body.get("rate_limit", f.rate_limit))
         f.invalid_numbers |= set(body.get("invalid_numbers", []))
         f.not_following |= set(body.get("not_following", []))
-        return {"outage": f.outage, "rate_limit": f.rate_limit}
+        f.drop_receipts = bool(body.get("drop_receipts", f.drop_receipts))
+        return {"outage": f.outage, "rate_limit": f.rate_limit,
+                "drop_receipts": f.drop_receipts}
 
     @app.delete("/faults")
     async def clear_faults():
@@ -298,16 +352,22 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
 
 class _Reporter:
     """Sends delivery receipts for accepted messages to the service, in the providers'
-    formats, every `delay` seconds (started with the first message)."""
+    formats, every `delay` seconds (started with the first message); a push not taken is
+    tried again `retries` times, `retry_delay` seconds apart, then dropped."""
 
-    def __init__(self, base: str, credentials: Credentials, delay: float) -> None:
+    def __init__(self, base: str, credentials: Credentials, delay: float, retries: int = 3,
+                 retry_delay: float = 2.0) -> None:
         self._base = base.rstrip("/")
         self._credentials = credentials
         self._delay = delay
+        self._retries = retries
+        self._retry_delay = retry_delay
         self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task | None = None
         #: How to reach the service (tests: an in-process ASGI transport).
         self.transport: httpx.AsyncBaseTransport | None = None
+        #: Pushes given up on after their retries.
+        self.dropped = 0
 
     def add(self, entry: dict[str, Any]) -> None:
         self._pending.append(entry)
@@ -315,42 +375,66 @@ class _Reporter:
             self._task = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(self._delay)
-        batch, self._pending = self._pending, []
+        while self._pending:  # those accepted while a push was retried too
+            await asyncio.sleep(self._delay)
+            batch, self._pending = self._pending, []
+            async with httpx.AsyncClient(timeout=5, transport=self.transport) as client:
+                for push in self._pushes(batch):
+                    await self._push(client, push)
+
+    async def _push(self, client: httpx.AsyncClient,
+                    push: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+        for attempt in range(self._retries + 1):
+            if attempt:
+                await asyncio.sleep(self._retry_delay)
+            url, request = push()  # afresh: WeChat's signature is timed
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.post(url, **request)).status_code < 500:
+                    return
+        self.dropped += 1
+
+    def _pushes(self, batch: list[dict[str, Any]]
+                ) -> list[Callable[[], tuple[str, dict[str, Any]]]]:
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         c = self._credentials
-        async with httpx.AsyncClient(timeout=5, transport=self.transport) as client:
-            with contextlib.suppress(httpx.HTTPError):
-                aliyun = [{"phone_number": m["to"].removeprefix("+86"), "send_time": now,
-                           "report_time": now, "success": True, "err_code": "DELIVERED",
-                           "err_msg": "用户接收成功", "sms_size": "1",
-                           "biz_id": m["provider_message_id"], "out_id": m["message_id"]}
-                          for m in batch if m["provider"] == "aliyun"]
-                if aliyun:
-                    await client.post(
-                        f"{self._base}/aliyun/sms-report/{c.aliyun_callback_secret}",
-                        json=aliyun)
-                tencent = [{"user_receive_time": now, "nationcode": "86",
-                            "mobile": m["to"].removeprefix("+86"), "report_status": "SUCCESS",
-                            "errmsg": "DELIVRD", "description": "用户短信送达成功",
-                            "sid": m["provider_message_id"]}
-                           for m in batch if m["provider"] == "tencent"]
-                if tencent:
-                    await client.post(
-                        f"{self._base}/tencent/sms-status/{c.tencent_callback_secret}",
-                        json=tencent)
-                for m in (m for m in batch if m["provider"] == "wechat"):
-                    timestamp = str(int(time.time()))
-                    nonce = str(secrets.randbelow(10**10))
-                    signature = hashlib.sha1("".join(sorted(
-                        [c.wechat_callback_token, timestamp, nonce])).encode()).hexdigest()
-                    xml = (f"<xml><ToUserName>gh_sandbox</ToUserName><FromUserName>{m['to']}"
-                           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType>event"
-                           "</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>"
-                           f"{m['provider_message_id']}</MsgID><Status>success</Status></xml>")
-                    await client.post(f"{self._base}/wechat", content=xml, params={
-                        "signature": signature, "timestamp": timestamp, "nonce": nonce,
-                        "openid": m["to"]})
+        pushes: list[Callable[[], tuple[str, dict[str, Any]]]] = []
+        aliyun = [{"phone_number": m["to"].removeprefix("+86"), "send_time": now,
+                   "report_time": now, "success": True, "err_code": "DELIVERED",
+                   "err_msg": "用户接收成功", "sms_size": "1",
+                   "biz_id": m["provider_message_id"], "out_id": m["message_id"]}
+                  for m in batch if m["provider"] == "aliyun"]
+        if aliyun:
+            pushes.append(lambda: (
+                f"{self._base}/aliyun/sms-report/{c.aliyun_callback_secret}", {"json": aliyun}))
+        tencent = [{"user_receive_time": now, "nationcode": "86",
+                    "mobile": m["to"].removeprefix("+86"), "report_status": "SUCCESS",
+                    "errmsg": "DELIVRD", "description": "用户短信送达成功",
+                    "sid": m["provider_message_id"]}
+                   for m in batch if m["provider"] == "tencent"]
+        if tencent:
+            pushes.append(lambda: (
+                f"{self._base}/tencent/sms-status/{c.tencent_callback_secret}",
+                {"json": tencent}))
+        for m in (m for m in batch if m["provider"] == "wechat"):
+            pushes.append(lambda m=m: self._wechat_push(m))
+        return pushes
+
+    def _wechat_push(self, m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        c = self._credentials
+        timestamp = str(int(time.time()))
+        nonce = str(secrets.randbelow(10**10))
+        signature = hashlib.sha1("".join(sorted(
+            [c.wechat_callback_token, timestamp, nonce])).encode()).hexdigest()
+        xml = (f"<xml><ToUserName>gh_sandbox</ToUserName><FromUserName>{m['to']}"
+               f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType>event"
+               "</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>"
+               f"{m['provider_message_id']}</MsgID><Status>success</Status></xml>")
+        return f"{self._base}/wechat", {"content": xml, "params": {
+            "signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": m["to"]}}
+
+
+def _china(at: float, layout: str) -> str:
+    return datetime.fromtimestamp(at, CHINA).strftime(layout)
 
 
 def _sms_text(template, lang: str, values: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
-"""loyalty.member-contacts.v1 -> the contact projection: the last contact record wins, the
-phone number and openid sealed, the number also kept masked; an erasure deletes it all."""
+"""loyalty.member-contacts.v1 -> the contact projection: the last contact record wins; the
+family name, gender and birth date sealed together, the phone number and openid each, the
+number also kept masked and the birthday as month and day; an erasure deletes it all."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from runtime.personal_data import Sealer, mask_mobile
 from runtime.unit_of_work import UnitOfWork
 
 from ..clock import Clock
+from ..personal import Personal, month_day, seal_personal
 from ..sql import contacts as sql
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,11 @@ class OnContacts:
     def _row(self, e: MemberContactChanged) -> sql.ContactRow:
         member = e.member_id
         return sql.ContactRow(
-            member_id=member, family_name=e.family_name, gender=e.gender,
-            birth_date=e.birth_date, mobile_sealed=self.sealer.seal(f"{member}:mobile", e.mobile),
+            member_id=member,
+            personal_sealed=seal_personal(self.sealer, member,
+                                          Personal(e.family_name, e.gender, e.birth_date)),
+            birthday_mmdd=month_day(e.birth_date),
+            mobile_sealed=self.sealer.seal(f"{member}:mobile", e.mobile),
             mobile_masked=mask_mobile(e.mobile),
             openid_sealed=(self.sealer.seal(f"{member}:openid", e.wechat_openid)
                            if e.wechat_openid is not None else None),

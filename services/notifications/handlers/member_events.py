@@ -37,7 +37,8 @@ class OnMemberEvents:
     async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
         now = self.clock.now()
         intents, closed = [], {}
-        earned: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        # points, purchases, and the trace context of the first purchase (the summary's)
+        earned: dict[tuple[str, date], list] = defaultdict(lambda: [0, 0, None])
         for inbound in batch:
             event = inbound.event
             if isinstance(event, MemberClosed):
@@ -47,16 +48,18 @@ class OnMemberEvents:
                     total = earned[(event.member_id, summary_day(event.earned_at, self.rules))]
                     total[0] += event.points
                     total[1] += 1
+                    total[2] = total[2] or inbound.envelope.traceparent
             elif intent := intent_for(event, inbound.envelope.id):
                 intents.append(intent)
         if closed:
             await contacts_sql.erase_members(uow.conn, closed, now)
-        await _add_to_summaries(uow.conn, {k: (v[0], v[1]) for k, v in earned.items()})
-        await self.queue.queue(uow, intents, now)
+        await _add_to_summaries(uow.conn, {k: tuple(v) for k, v in earned.items()})
+        await self.queue.queue(uow, intents, now,
+                               {i.envelope.id: i.envelope.traceparent for i in batch})
 
 
 async def _add_to_summaries(conn: asyncpg.Connection,
-                            totals: dict[tuple[str, date], tuple[int, int]]) -> None:
+                            totals: dict[tuple[str, date], tuple]) -> None:
     # Points for a day whose summary already went (a late event) join the next day's.
     while totals:
         late = await summaries_sql.add_points(conn, totals)

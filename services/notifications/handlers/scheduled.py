@@ -44,9 +44,11 @@ class ScheduledMessages:
                                        self._lock):
                 return {}
             rows = await summaries_sql.due_summaries(conn, last_day)
-            summaries = await self._queue.queue(uow, [
-                summary_intent(r["member_id"], r["day"], r["points"], r["purchases"])
-                for r in rows], now)
+            intents = [summary_intent(r["member_id"], r["day"], r["points"], r["purchases"])
+                       for r in rows]
+            # a summary joins the trace of the first purchase it counts
+            summaries = await self._queue.queue(uow, intents, now, {
+                i.cause_id: r["traceparent"] for i, r in zip(intents, rows, strict=True)})
             await summaries_sql.mark_summaries_queued(
                 conn, [(r["member_id"], r["day"]) for r in rows])
             birthdays = 0

@@ -1,6 +1,11 @@
-"""Alibaba Cloud SMS `SendSms` (API version 2017-05-25), RPC style with signature v1:
-HMAC-SHA1 over "POST&%2F&" + the percent-encoded canonicalized query, keyed with the
-AccessKey secret + "&". Sent as a form POST so the phone number never appears in a URL.
+"""Alibaba Cloud SMS `SendSms` and `QuerySendDetails` (API version 2017-05-25), RPC style
+with signature v1: HMAC-SHA1 over "POST&%2F&" + the percent-encoded canonicalized query,
+keyed with the AccessKey secret + "&". Sent as a form POST so the phone number never
+appears in a URL.
+
+Our message id goes as SendSms's `OutId`; QuerySendDetails lists a number's sends of one
+day (China time, 50 a page) with their OutId and SendStatus (1 awaiting the receipt, 2
+failed, 3 delivered): `status` finds a send by it.
 """
 
 from __future__ import annotations
@@ -11,16 +16,22 @@ import hmac
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from ..domain.delivery import Result
+from ..domain.delivery import Lookup, Result
 from ..domain.templates import Rendered, Template
-from .base import post_and_classify
+from .base import post_and_classify, post_and_read
 from .http import Http
 
 VERSION = "2017-05-25"
+#: QuerySendDetails's days are China's.
+CHINA = ZoneInfo("Asia/Shanghai")
+PAGE_SIZE = 50
+#: Pages read per day at most (a member gets a few messages a day: the cap).
+MAX_PAGES = 4
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Codes that can never succeed for this number.
 _INVALID_NUMBER = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT"}
@@ -77,6 +88,20 @@ def classify(body: Mapping) -> Result:
     return Result("permanent", code=code or "unknown", reason="rejected")
 
 
+def read_details(body: Mapping, message_id: str) -> Lookup:
+    """One QuerySendDetails page: the send with OutId `message_id`, or not found (code
+    "more" when later pages may hold it)."""
+    if body.get("Code") != "OK":
+        return Lookup(None, code=str(body.get("Code") or "unknown"))
+    details = (body.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+    for detail in details:
+        if str(detail.get("OutId") or "") == message_id:
+            status = int(detail.get("SendStatus") or 0)
+            return Lookup(True, delivered=status == 3, failed=status == 2,
+                          code=str(detail.get("ErrCode") or ""))
+    return Lookup(False, code="more" if len(details) >= PAGE_SIZE else "not_found")
+
+
 class AliyunSms:
     name = "aliyun"
 
@@ -93,17 +118,24 @@ class AliyunSms:
 
     def request_body(self, mobile: str, template: Template, rendered: Rendered,
                      message_id: str, nonce: str | None = None) -> bytes:
-        """The signed form body: the canonicalized query itself plus the signature."""
-        params = {
-            "AccessKeyId": self._key_id, "Action": "SendSms", "Format": "JSON",
-            "PhoneNumbers": mobile.removeprefix("+86"), "RegionId": self._region,
-            "SignName": self._sign_name, "SignatureMethod": "HMAC-SHA1",
-            "SignatureNonce": nonce or uuid.uuid4().hex, "SignatureVersion": "1.0",
+        """SendSms's signed form body."""
+        return self._signed({
+            "Action": "SendSms", "PhoneNumbers": mobile.removeprefix("+86"),
+            "SignName": self._sign_name,
             "TemplateCode": template.aliyun_template_code[rendered.language],
             "TemplateParam": json.dumps(rendered.sms_params, ensure_ascii=False,
                                         separators=(",", ":")),
+            "OutId": message_id}, nonce)
+
+    def _signed(self, action: dict[str, str], nonce: str | None = None) -> bytes:
+        """The signed form body of an action: the canonicalized query itself plus the
+        signature."""
+        params = {
+            "AccessKeyId": self._key_id, "Format": "JSON", "RegionId": self._region,
+            "SignatureMethod": "HMAC-SHA1", "SignatureNonce": nonce or uuid.uuid4().hex,
+            "SignatureVersion": "1.0",
             "Timestamp": self._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "Version": VERSION, "OutId": message_id,
+            "Version": VERSION, **action,
         }
         canonical = canonicalized_query(params)
         sig = _sign("POST", canonical, self._secret)
@@ -113,3 +145,25 @@ class AliyunSms:
                        message_id: str) -> Result:
         body = self.request_body(mobile, template, rendered, message_id)
         return await post_and_classify(self._client, self._url, _FORM, body, classify)
+
+    async def status(self, mobile: str, message_id: str, since: datetime,
+                     now: datetime) -> Lookup:
+        """QuerySendDetails for the number, day by day from `since`'s to `now`'s (China
+        time), page by page, until a send with our id as OutId shows."""
+        first = since.astimezone(CHINA).date()
+        days = min((now.astimezone(CHINA).date() - first).days, 30)  # it keeps 30 days
+        for day in (first + timedelta(days=n) for n in range(max(days, 0) + 1)):
+            for page in range(1, MAX_PAGES + 1):
+                body = self._signed({
+                    "Action": "QuerySendDetails", "PhoneNumber": mobile.removeprefix("+86"),
+                    "SendDate": day.strftime("%Y%m%d"), "PageSize": str(PAGE_SIZE),
+                    "CurrentPage": str(page)})
+                answer = await post_and_read(self._client, self._url, _FORM, body,
+                                             lambda b: read_details(b, message_id))
+                if answer.found is not False:
+                    return answer  # found, or no answer
+                if answer.code != "more":
+                    break
+            else:  # pages left unread: it may be on one of them
+                return Lookup(None, code="too_many_sends")
+        return Lookup(False, code="not_found")

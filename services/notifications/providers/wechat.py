@@ -5,8 +5,9 @@
   at a time some minutes before it expires, and at once when WeChat says it is invalid or
   expired (errcode 40001, 40014, 42001).
 - Send: POST /cgi-bin/message/template/send?access_token= with touser, template_id,
-  data {key: {value}} and client_msg_id (WeChat drops a repeated id: a retried send cannot
-  reach the member twice).
+  data {key: {value}} and client_msg_id (WeChat sends one message per openid and id within
+  ten minutes; a later repeat may reach the member again). There is no lookup by our id, so
+  a call a crash interrupted is never repeated (handlers/sender.py).
 - errcode -1 (busy) and the frequency limits are transient; any other refusal (43004 the
   user does not follow the account, 43101 the user refuses messages, 40003 bad openid)
   means the member must be reached by SMS instead.

@@ -1,5 +1,7 @@
 """The contact projection (`contacts`) and the members whose contact data is gone
-(`closed_members`); a closure also clears what the message log holds of them."""
+(`closed_members`); a closure also clears what the message log holds of them. Every
+personal value is sealed (personal.py); rows of before migration 0003 keep family name,
+gender and birth date in plaintext columns until `sealed_after`/`replace_sealed` seal them."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ from datetime import date, datetime
 
 import asyncpg
 
+from ..personal import month_day
+
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
     member_id: str
-    family_name: str
-    gender: str
-    birth_date: date
+    personal_sealed: bytes
+    birthday_mmdd: int
     mobile_sealed: bytes
     mobile_masked: str
     openid_sealed: bytes | None
@@ -26,29 +29,29 @@ class ContactRow:
 
 
 _UPSERT_CONTACTS = """
-INSERT INTO contacts (member_id, family_name, gender, birth_date, mobile_sealed, mobile_masked,
+INSERT INTO contacts (member_id, personal_sealed, birthday_mmdd, mobile_sealed, mobile_masked,
                       openid_sealed, language, service_consent, marketing_consent, changed_at)
-SELECT c.* FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bytea[], $6::text[],
-                       $7::bytea[], $8::text[], $9::boolean[], $10::boolean[],
-                       $11::timestamptz[])
-     AS c (member_id, family_name, gender, birth_date, mobile_sealed, mobile_masked,
+SELECT c.* FROM unnest($1::text[], $2::bytea[], $3::smallint[], $4::bytea[], $5::text[],
+                       $6::bytea[], $7::text[], $8::boolean[], $9::boolean[],
+                       $10::timestamptz[])
+     AS c (member_id, personal_sealed, birthday_mmdd, mobile_sealed, mobile_masked,
            openid_sealed, language, service_consent, marketing_consent, changed_at)
 WHERE NOT EXISTS (SELECT 1 FROM closed_members x WHERE x.member_id = c.member_id)
 ORDER BY 1
 ON CONFLICT (member_id) DO UPDATE SET
-    family_name = excluded.family_name, gender = excluded.gender,
-    birth_date = excluded.birth_date, mobile_sealed = excluded.mobile_sealed,
-    mobile_masked = excluded.mobile_masked, openid_sealed = excluded.openid_sealed,
-    language = excluded.language, service_consent = excluded.service_consent,
-    marketing_consent = excluded.marketing_consent, changed_at = excluded.changed_at,
-    updated_at = now()
+    personal_sealed = excluded.personal_sealed, birthday_mmdd = excluded.birthday_mmdd,
+    family_name = NULL, gender = NULL, birth_date = NULL,
+    mobile_sealed = excluded.mobile_sealed, mobile_masked = excluded.mobile_masked,
+    openid_sealed = excluded.openid_sealed, language = excluded.language,
+    service_consent = excluded.service_consent, marketing_consent = excluded.marketing_consent,
+    changed_at = excluded.changed_at, updated_at = now()
 WHERE contacts.changed_at <= excluded.changed_at
 """
 
 
 async def upsert_contacts(conn: asyncpg.Connection, rows: Sequence[ContactRow]) -> None:
     rows = sorted(rows, key=lambda r: r.member_id)
-    columns = list(zip(*[(r.member_id, r.family_name, r.gender, r.birth_date, r.mobile_sealed,
+    columns = list(zip(*[(r.member_id, r.personal_sealed, r.birthday_mmdd, r.mobile_sealed,
                           r.mobile_masked, r.openid_sealed, r.language, r.service_consent,
                           r.marketing_consent, r.changed_at) for r in rows], strict=True))
     if columns:
@@ -75,8 +78,9 @@ async def erase_members(conn: asyncpg.Connection, closed: dict[str, datetime],
 
 async def contacts_for(conn: asyncpg.Connection,
                        member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """Their contact data; family name and gender only sealed (`personal_sealed`)."""
     rows = await conn.fetch(
-        "SELECT member_id, family_name, gender, language, service_consent, marketing_consent"
+        "SELECT member_id, personal_sealed, language, service_consent, marketing_consent"
         " FROM contacts WHERE member_id = ANY($1::text[])", list(member_ids))
     return {row["member_id"]: row for row in rows}
 
@@ -89,33 +93,39 @@ async def closed_among(conn: asyncpg.Connection, member_ids: Sequence[str]) -> s
 
 async def birthday_members(conn: asyncpg.Connection, today: date,
                            with_feb_29: bool) -> list[str]:
-    """Members with marketing consent born on `today` (and on 29 February when
-    `with_feb_29`), not yet greeted this year."""
+    """Members with marketing consent born on `today`'s month and day (and on 29 February
+    when `with_feb_29`), not yet greeted this year."""
+    days = [month_day(today), *([229] if with_feb_29 else [])]
     rows = await conn.fetch(
         "SELECT c.member_id FROM contacts c WHERE c.marketing_consent"
-        " AND ((extract(month FROM c.birth_date) = $1 AND extract(day FROM c.birth_date) = $2)"
-        "      OR ($3 AND extract(month FROM c.birth_date) = 2"
-        "          AND extract(day FROM c.birth_date) = 29))"
+        " AND c.birthday_mmdd = ANY($1::smallint[])"
         " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.template = 'birthday'"
-        "                 AND m.cause_id = 'birthday:' || c.member_id || ':' || $4)"
-        " ORDER BY c.member_id", today.month, today.day, with_feb_29, str(today.year))
+        "                 AND m.cause_id = 'birthday:' || c.member_id || ':' || $2)"
+        " ORDER BY c.member_id", days, str(today.year))
     return [row[0] for row in rows]
 
 
-async def sealed_after(conn: asyncpg.Connection, member_id: str,
-                       limit: int) -> list[asyncpg.Record]:
-    """The sealed values of the next `limit` contacts after `member_id`, locked."""
+async def sealed_after(conn: asyncpg.Connection, member_id: str, limit: int, *,
+                       plaintext_only: bool = False) -> list[asyncpg.Record]:
+    """The sealed values of the next `limit` contacts after `member_id`, and the plaintext
+    of before migration 0003 (`plaintext_only`: only contacts still having it), locked
+    until the transaction ends."""
     return await conn.fetch(
-        "SELECT member_id, mobile_sealed, openid_sealed FROM contacts WHERE member_id > $1"
-        " ORDER BY member_id LIMIT $2 FOR UPDATE", member_id, limit)
+        "SELECT member_id, personal_sealed, mobile_sealed, openid_sealed,"
+        "       family_name, gender, birth_date"
+        " FROM contacts WHERE member_id > $1 AND (NOT $3 OR family_name IS NOT NULL)"
+        " ORDER BY member_id LIMIT $2 FOR UPDATE", member_id, limit, plaintext_only)
 
 
 async def replace_sealed(conn: asyncpg.Connection,
-                         rows: Sequence[tuple[str, bytes, bytes | None]]) -> None:
-    """(member_id, mobile_sealed, openid_sealed): the same values sealed anew."""
+                         rows: Sequence[tuple[str, bytes, bytes, bytes | None]]) -> None:
+    """(member_id, personal_sealed, mobile_sealed, openid_sealed): the same values sealed
+    anew; the plaintext goes."""
     if rows:
-        members, mobiles, openids = map(list, zip(*rows, strict=True))
         await conn.execute(
-            "UPDATE contacts c SET mobile_sealed = u.mobile, openid_sealed = u.openid"
-            " FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS u (member_id, mobile, openid)"
-            " WHERE c.member_id = u.member_id", members, mobiles, openids)
+            "UPDATE contacts c SET personal_sealed = u.personal, mobile_sealed = u.mobile,"
+            " openid_sealed = u.openid, family_name = NULL, gender = NULL, birth_date = NULL"
+            " FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[])"
+            "   AS u (member_id, personal, mobile, openid)"
+            " WHERE c.member_id = u.member_id",
+            *(list(column) for column in zip(*rows, strict=True)))

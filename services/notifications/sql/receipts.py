@@ -1,9 +1,10 @@
-"""Delivery receipts as the providers report them (`delivery_receipts`), and the messages
-they settle."""
+"""Delivery receipts as the providers report them (`delivery_receipts`), the messages
+they settle, and the sent SMS whose receipt has not come, to ask their provider about."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -38,3 +39,27 @@ async def record_receipts(conn: asyncpg.Connection, receipts: Sequence[tuple],
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
             " AS u (id, state, reason, error_code, finished_at) WHERE m.id = u.id",
             *map(list, cols))
+
+
+_UNREPORTED = """
+WITH due AS (
+    SELECT id, member_id FROM messages
+    WHERE state = 'sent' AND channel = 'sms' AND provider = $4 AND sent_at <= $5
+      AND coalesce(receipt_check_at, sent_at) <= $1 AND receipt_lookups < $6
+    ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE messages m SET receipt_lookups = m.receipt_lookups + 1, receipt_check_at = $3
+FROM due LEFT JOIN contacts c USING (member_id)
+WHERE m.id = due.id
+RETURNING m.id, m.provider, m.provider_message_id, m.sent_at, m.receipt_lookups,
+       m.member_id, m.traceparent, c.mobile_sealed
+"""
+
+
+async def claim_unreported(conn: asyncpg.Connection, now: datetime, limit: int,
+                           check_again_at: datetime, provider: str, after: timedelta,
+                           max_lookups: int) -> list[asyncpg.Record]:
+    """SMS messages `provider` sent over `after` ago whose receipt has not come, due a
+    lookup (fewer than `max_lookups` so far): counted and set to be due again at
+    `check_again_at` (the caller commits this before asking, so a crash only delays)."""
+    return await conn.fetch(_UNREPORTED, now, limit, check_again_at, provider, now - after,
+                            max_lookups)

@@ -9,10 +9,12 @@ The balance equals the lots while it is positive. Only a reversal can take it be
 a lot, so the lots always add up to max(balance, 0).
 
 A closure forfeits what is positive. A card fact dated before the closure that arrives after
-it moves points as it would have before the closure, and `true_up` then leaves the closed
-ledger where it would stand had the fact come first: whatever order the facts arrive in,
-the member's balance ends at min(B, 0) and the forfeitures at max(B, 0), B being what the
-facts before the closure add up to.
+it (or a tier change re-rating such facts) moves points as it would have before the
+closure, and `true_up` then leaves the closed ledger where it would stand had the fact come
+first: whatever order the facts arrive in, the member's balance ends at min(B, 0) and the
+forfeitures at max(B, 0), B being what the facts before the closure add up to. A card fact
+dated after the closure counts nothing, even one that arrived before it (the closure
+re-rates it to nothing first: domain/rerating.py `close`).
 """
 
 from __future__ import annotations
@@ -142,8 +144,11 @@ class MemberLedger:
         return self.forfeit(self.member_id, at)
 
     def before_closure(self, at: datetime) -> bool:
-        """Whether a fact dated `at` counts as if it had come before any closure."""
-        return not self.closed or (self.closed_at is not None and at < self.closed_at)
+        """Whether a fact dated `at` counts as if it had come before any closure (known, or
+        being applied: `closed_at` is set first)."""
+        if self.closed_at is None:
+            return not self.closed
+        return at < self.closed_at
 
     def true_up(self, reference: str, at: datetime) -> int:
         """A closed ledger after a late fact: what is positive is forfeited, and a debt the

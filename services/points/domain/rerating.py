@@ -11,7 +11,13 @@ share recomputed for the new points. Rating the same tier history again changes 
 a tier change re-sent or repeated credits nothing twice, and a correction followed by its
 undo nets to nothing.
 
-A closed member is not re-rated: everything they had was forfeited when they left.
+A closure is a change of rating too: a purchase dated from the closure on earns nothing
+(`member-closed`) and a refund dated from it takes nothing back, whenever they arrive. So
+when the closure comes (`close`) the purchases and refunds dated after it that arrived
+before it are rated again that way, and then what is left is forfeited. A closed member is
+re-rated like any other for a tier change of the days before the closure; what that moves is
+trued up at once (domain/ledger.py): a credit forfeited, a debit paid from the forfeiture.
+Either way the ledger ends as if the facts had come in order.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from decimal import Decimal
 
 from contracts.tiers import Tier
 
-from .earning import Earning, Purchase, earn, tier_on
+from .earning import MEMBER_CLOSED, Earning, Purchase, earn, tier_on
 from .ledger import MemberLedger
 from .refunds import points_to_reverse
 from .rules import EarningRules
@@ -47,6 +53,9 @@ class Rated:
     #: the points as rated when they were applied).
     revision: int = 0
     reversed_adjustment: int = 0
+    #: Of `refunded`, what refunds dated from the member's closure on refunded: they take
+    #: nothing back.
+    refunded_after_closure: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,8 @@ class Rerating:
     reversed: int
     points: int
     at: datetime
+    #: A closed member's: what the true-up then forfeited (< 0: gave back).
+    forfeited: int = 0
 
     @property
     def revision(self) -> int:
@@ -91,43 +102,76 @@ def rerate(purchases: Sequence[Rated], history: Sequence[tuple[date, Tier]],
            ledger: MemberLedger, rules: EarningRules,
            at: datetime) -> tuple[list[Rerating], dict[date, int]]:
     """Re-rate the months of `purchases` (one member's, whole months) in which the tier
-    `history` gives a purchase another tier than it was rated with; post the differences
-    to `ledger`. Returns the re-ratings and each re-rated month's bonus used."""
-    if ledger.closed:
-        return [], {}
+    `history`, or the member's closure, gives a purchase another rating than it has; and a
+    purchase whose refunds took back another share than its rating's (refunds dated after
+    a closure learned since). Post the differences to `ledger`. Returns the re-ratings and
+    each re-rated month's bonus used."""
     months: dict[date, list[Rated]] = defaultdict(list)
     for rated in purchases:
         months[rated.earning.month].append(rated)
     reratings: list[Rerating] = []
     bonus_used: dict[date, int] = {}
     for month, rated_in_month in sorted(months.items()):
-        tiers = {r.purchase.transaction_id: _tier(r.purchase, history, rules)
-                 for r in rated_in_month}
-        if all(tiers[r.purchase.transaction_id] == r.earning.tier for r in rated_in_month):
+        targets = {r.purchase.transaction_id: _target(r.purchase, history, ledger, rules)
+                   for r in rated_in_month}
+        if all(targets[r.purchase.transaction_id] == _rated_as(r.earning)
+               for r in rated_in_month):  # the ratings stand: only refunds' shares may move
+            reratings += [_post(r, r.earning, ledger, at) for r in rated_in_month
+                          if _share(r, r.earning) != r.reversed]
             continue
         used = 0
         for rated in sorted(rated_in_month, key=lambda r: (r.purchase.posted_at,
                                                              r.purchase.transaction_id)):
-            new = earn(rated.purchase, tiers[rated.purchase.transaction_id], used, rules)
+            tier, closed = targets[rated.purchase.transaction_id]
+            new = earn(rated.purchase, tier, used, rules, member_closed=closed)
             used += new.bonus
-            if new != rated.earning:
+            if new != rated.earning or _share(rated, new) != rated.reversed:
                 reratings.append(_post(rated, new, ledger, at))
         bonus_used[month] = used
     return reratings, bonus_used
 
 
-def _tier(purchase: Purchase, history: Sequence[tuple[date, Tier]],
-          rules: EarningRules) -> Tier:
-    return tier_on(history, purchase.posted_at.astimezone(rules.zone).date())
+def close(purchases: Sequence[Rated], history: Sequence[tuple[date, Tier]],
+          ledger: MemberLedger, rules: EarningRules,
+          at: datetime) -> tuple[list[Rerating], dict[date, int], int]:
+    """The member closes at `at`: `purchases` (all the member's) re-rated as facts dated
+    from the closure on count (nothing), then what is left forfeited. Returns the
+    re-ratings, the re-rated months' bonus used and the points forfeited; nothing if the
+    member had closed already."""
+    if ledger.closed:
+        return [], {}, 0
+    ledger.closed_at = at  # before re-rating: it decides what counts (`before_closure`)
+    reratings, bonus_used = rerate(purchases, history, ledger, rules, at)
+    return reratings, bonus_used, ledger.close(at)
+
+
+def _target(purchase: Purchase, history: Sequence[tuple[date, Tier]], ledger: MemberLedger,
+            rules: EarningRules) -> tuple[Tier, bool]:
+    """The tier a purchase earns at, and whether its member had closed by its date."""
+    return (tier_on(history, purchase.posted_at.astimezone(rules.zone).date()),
+            not ledger.before_closure(purchase.posted_at))
+
+
+def _rated_as(earning: Earning) -> tuple[Tier, bool]:
+    return earning.tier, MEMBER_CLOSED in earning.rule_ids
+
+
+def _share(rated: Rated, earning: Earning) -> int:
+    """What the purchase's refunds take back of `earning`'s points."""
+    return points_to_reverse(earning.points, rated.purchase.spend_cny, Decimal(0), 0,
+                             rated.refunded - rated.refunded_after_closure)
 
 
 def _post(rated: Rated, new: Earning, ledger: MemberLedger, at: datetime) -> Rerating:
     purchase = rated.purchase
-    reversed_ = points_to_reverse(new.points, purchase.spend_cny, Decimal(0), 0, rated.refunded)
+    reversed_ = _share(rated, new)
     points = (new.points - reversed_) - (rated.earning.points - rated.reversed)
     ref = reference(purchase.transaction_id, rated.revision + 1)
     if points > 0:
         ledger.credit("earn", ref, points, new.expires_on, at)
     elif points < 0:
         ledger.reverse(ref, -points, new.expires_on, at)
-    return Rerating(ref, rated, new, reversed_, points, at)
+    forfeited = 0
+    if points and ledger.closed and ledger.closed_at is not None:
+        forfeited = ledger.true_up(ref, ledger.closed_at)
+    return Rerating(ref, rated, new, reversed_, points, at, forfeited)

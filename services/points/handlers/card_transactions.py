@@ -5,7 +5,8 @@ dropped redelivered events.
 Purchases are applied before refunds, so a refund in the same batch as its purchase finds
 it. A purchase or refund dated before its member's closure counts however late it comes: a
 purchase earns and is forfeited at once (points.forfeited), a refund reverses and the
-forfeiture gives back what it took (domain/ledger.py).
+forfeiture gives back what it took (points.forfeiture-returned; domain/ledger.py). One dated
+after the closure earns or takes back nothing, whenever it comes (domain/rerating.py).
 
 A refund whose purchase has not arrived is parked and applied when it does; the expiry
 job dead-letters those that waited too long for operations (handlers/expiry.py), and they
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from contracts.corebanking.v1 import CardTransactionPosted, CardTransactionRefunded
-from contracts.points.v1 import Calculation, PointsEarned, PointsForfeited, PointsReversed
+from contracts.points.v1 import Calculation, PointsEarned, PointsReversed
 from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork
 
@@ -27,6 +28,7 @@ from ..domain.ledger import MemberLedger
 from ..domain.refunds import Reversal
 from ..domain.rules import EarningRules
 from ..sql import earning, ledger, members, refunds
+from .forfeiture import forfeiture_event
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,8 @@ class OnCardTransactions:
             ledger_ = ledgers[purchase.member_id]
             uow.emit(points_earned(purchase, accrual.earn(purchase, ledger_)), inbound)
             if forfeited := accrual.forfeited.get(purchase.transaction_id):
-                uow.emit(PointsForfeited(member_id=purchase.member_id, points=forfeited,
-                                         reason="member_closed",
-                                         forfeited_at=ledger_.closed_at), inbound)
+                uow.emit(forfeiture_event(purchase.member_id, forfeited,
+                                          purchase.transaction_id, ledger_.closed_at), inbound)
         await earning.record_earnings(uow.conn, accrual.earned)
 
 
@@ -103,6 +104,9 @@ async def _reverse(uow: UnitOfWork, batch: list[Inbound[CardTransactionRefunded]
                 member_id=reversal.member_id, refund_id=reversal.refund_id,
                 transaction_id=reversal.transaction_id, points=reversal.points,
                 reversed_at=reversal.at), inbound)
+        if event := forfeiture_event(reversal.member_id, reversal.forfeited,
+                                     reversal.refund_id, ledgers[purchase.member_id].closed_at):
+            uow.emit(event, inbound)  # a closed ledger gave back what the refund took
     await refunds.record_refunds(uow.conn, applied)
     await refunds.park(uow.conn, parked)
 

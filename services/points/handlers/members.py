@@ -1,15 +1,20 @@
 """Member events from accounts: a tier change sets the multiplier for purchases from its
 effective date and re-rates those already earned that it changes (domain/rerating.py); a
-closed member forfeits what is left (domain/ledger.py).
+closed member forfeits what is left (domain/ledger.py), once the purchases and refunds dated
+after the closure that arrived before it are rated as if it had come first (they count
+nothing: domain/rerating.py `close`).
 
 A re-rating that moves points goes out as points.rerated: the purchase, what moved, and its
 whole rating now. The ledger's transfer for it is referenced `<transaction id>/rerated-<n>`.
+A closed member is re-rated too, for the days before the closure, and what that moves is
+trued up at once: points.forfeited, or points.forfeiture-returned for a re-rating down.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from contracts.accounts.v1 import MemberClosed, MemberTierChanged
 from contracts.points.v1 import Calculation, PointsForfeited, PointsRerated
@@ -17,12 +22,17 @@ from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork
 
 from ..domain.ledger import MemberLedger
-from ..domain.rerating import Rerating, rerate, since
+from ..domain.rerating import Rerating, close, rerate, since
 from ..domain.rules import EarningRules
 from ..sql import earning, ledger, rerating
 from ..sql import members as sql
+from .forfeiture import forfeiture_event
 
 log = logging.getLogger(__name__)
+
+#: Where a closure's re-rating starts: every purchase of the member (a refund dated after
+#: the closure may be of any of them).
+EVERY_PURCHASE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OnMemberEvents:
@@ -35,56 +45,70 @@ class OnMemberEvents:
     async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
         changes = [i for i in batch if isinstance(i.event, MemberTierChanged)]
         closed = [i for i in batch if isinstance(i.event, MemberClosed)]
-        if changes:  # before any ledger is locked (sql/ledger.py)
-            await ledger.lock_members(uow.conn, [i.event.member_id for i in changes])
+        members = [i.event.member_id for i in changes + closed]
+        if members:  # before any ledger is locked (sql/ledger.py): both re-rate purchases
+            await ledger.lock_members(uow.conn, members)
         await sql.record_tiers(uow.conn, [
             (i.event.member_id, i.event.effective_date, i.event.new_tier) for i in changes])
-        ledgers = await ledger.load(uow.conn, [i.event.member_id for i in changes + closed],
+        ledgers = await ledger.load(uow.conn, members,
                                     open_missing={i.event.member_id for i in closed})
-        if changes:
-            await self._rerate(uow, changes, ledgers)
-        for inbound in closed:
-            event: MemberClosed = inbound.event
-            if points := ledgers[event.member_id].close(event.closed_at):
-                uow.emit(PointsForfeited(member_id=event.member_id, points=points,
-                                         reason="member_closed", forfeited_at=event.closed_at),
-                         inbound)
-        if closed:
+        closing: dict[str, Inbound[MemberClosed]] = {}
+        for inbound in closed:  # the first closure of a member counts
+            if not ledgers[inbound.event.member_id].closed:
+                closing.setdefault(inbound.event.member_id, inbound)
+        if closed:  # before the purchases are read: refunds dated after it no longer count
             await sql.record_closed(uow.conn, [(i.event.member_id, i.event.closed_at)
                                                for i in closed])
+        await self._rerate(uow, changes, closing, ledgers)
         await ledger.save(uow.conn, ledgers.values())
 
     async def _rerate(self, uow: UnitOfWork, changes: Sequence[Inbound[MemberTierChanged]],
+                      closing: dict[str, Inbound[MemberClosed]],
                       ledgers: dict[str, MemberLedger]) -> None:
-        """Each member's purchases from the month of the earliest change on."""
-        latest: dict[str, Inbound[MemberTierChanged]] = {}
-        start = {}
+        """Each member's purchases from the month of the earliest change on (all of them
+        for a member closing), then each closing member's forfeiture."""
+        cause: dict[str, Inbound] = {}
+        start: dict[str, datetime] = {}
         for inbound in changes:
             member, day = inbound.event.member_id, inbound.event.effective_date
-            if member in ledgers and not ledgers[member].closed:
-                latest[member] = inbound
-                start[member] = min(start.get(member, day), day)
-        rated = await rerating.rated_since(
-            uow.conn, {m: since(day, self.rules) for m, day in start.items()}, self.rules)
-        if not rated:
+            if member in ledgers:
+                cause[member] = inbound
+                start[member] = min(start.get(member, since(day, self.rules)),
+                                    since(day, self.rules))
+        for member, inbound in closing.items():
+            cause[member], start[member] = inbound, EVERY_PURCHASE
+        if not start:
             return
-        history = await sql.tier_history(uow.conn, sorted(rated))
+        rated = await rerating.rated_since(uow.conn, start, self.rules)
+        history = await sql.tier_history(uow.conn, sorted(start))
         made: list[Rerating] = []
         bonus = {}
-        for member, purchases in rated.items():
-            cause = latest[member]
-            reratings, months = rerate(purchases, history[member], ledgers[member], self.rules,
-                                       cause.event.changed_at)
+        for member in sorted(start):
+            purchases, by = rated.get(member, []), cause[member]
+            if member in closing:
+                reratings, months, forfeited = close(purchases, history[member],
+                                                     ledgers[member], self.rules,
+                                                     by.event.closed_at)
+            else:
+                reratings, months = rerate(purchases, history[member], ledgers[member],
+                                           self.rules, by.event.changed_at)
             for r in reratings:
-                if event := _event(r):
-                    uow.emit(event, cause, key=("rerated", r.reference))
+                for event, kind in ((_event(r), "rerated"), (forfeiture_event(
+                        member, r.forfeited, r.reference, ledgers[member].closed_at),
+                        "trued-up")):
+                    if event:
+                        uow.emit(event, by, key=(kind, r.reference))
+            if member in closing and forfeited:
+                uow.emit(PointsForfeited(member_id=member, points=forfeited,
+                                         reason="member_closed",
+                                         forfeited_at=by.event.closed_at), by)
             made += reratings
             bonus.update({(member, month): used for month, used in months.items()})
         await rerating.record(uow.conn, made)
         await earning.set_monthly_bonus(uow.conn, bonus)
         if made:
-            log.info("tier changes re-rated %d purchases of %d members", len(made),
-                     len({r.rated.purchase.member_id for r in made}))
+            log.info("tier changes and closures re-rated %d purchases of %d members",
+                     len(made), len({r.rated.purchase.member_id for r in made}))
 
 
 def _event(r: Rerating) -> PointsRerated | None:

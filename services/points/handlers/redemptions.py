@@ -1,6 +1,7 @@
 """Redemptions from rewards -> debits: a points-paid redemption asks for a debit, which the
-book (domain/debits.py) makes or rejects; a cancelled redemption gets its points back
-(forfeited at once if the member has closed).
+book (domain/debits.py) makes or rejects; a cancelled redemption gets its points back, and
+so does a debit rewards asks back because it landed too late (redemption.refund-requested);
+either is forfeited at once if the member has closed.
 
 The member's balance row is locked for the batch (sql/ledger.py), so however many debits
 arrive at once, from however many instances, none overdraws.
@@ -16,7 +17,11 @@ from contracts.points.v1 import (
     PointsForfeited,
     PointsRefunded,
 )
-from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
+from contracts.rewards.v1 import (
+    RedemptionCancelled,
+    RedemptionRefundRequested,
+    RedemptionRequested,
+)
 from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork
 
@@ -38,7 +43,8 @@ class OnRedemptions:
         requests = [i for i in batch
                     if isinstance(i.event, RedemptionRequested) and i.event.points > 0]
         cancels = [i for i in batch
-                   if isinstance(i.event, RedemptionCancelled) and i.event.points_to_refund > 0]
+                   if isinstance(i.event, RedemptionCancelled) and i.event.points_to_refund > 0
+                   or isinstance(i.event, RedemptionRefundRequested)]
         if not requests and not cancels:
             return
         ledgers = await ledger.load(uow.conn, [i.event.member_id for i in requests + cancels],
@@ -49,19 +55,21 @@ class OnRedemptions:
         for inbound in requests:
             self._debit(uow, book, inbound)
         for inbound in cancels:
-            cancel: RedemptionCancelled = inbound.event
-            points = book.cancel(cancel.redemption_id, cancel.member_id, cancel.cancelled_at)
+            cancel: RedemptionCancelled | RedemptionRefundRequested = inbound.event
+            at = (cancel.cancelled_at if isinstance(cancel, RedemptionCancelled)
+                  else cancel.requested_at)
+            points = book.cancel(cancel.redemption_id, cancel.member_id, at)
             if points is None:
                 log.info("redemption %s cancelled with nothing to refund (%s)",
                          cancel.redemption_id, book.state(cancel.redemption_id))
                 continue
             uow.emit(PointsRefunded(
                 member_id=cancel.member_id, debit_id=cancel.redemption_id, points=points,
-                refunded_at=cancel.cancelled_at), inbound)
+                refunded_at=at), inbound)
             if forfeited := book.forfeited.get(cancel.redemption_id):  # the member left
                 uow.emit(PointsForfeited(
                     member_id=cancel.member_id, points=forfeited, reason="member_closed",
-                    forfeited_at=cancel.cancelled_at), inbound)
+                    forfeited_at=at), inbound)
         await sql.save(uow.conn, book)
         await ledger.save(uow.conn, ledgers.values())
 

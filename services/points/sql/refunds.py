@@ -17,15 +17,27 @@ from runtime.unit_of_work import StoredRecord
 
 from ..domain.refunds import Refundable, Reversal
 
+# What the refunds of purchase `g` (a row of `ratings`) refunded and took back so far,
+# `reversed` with what the re-ratings changed in it; and what those dated from the member's
+# closure on refunded (they count nothing: domain/refunds.py).
+REFUNDED_SO_FAR = """
+coalesce(r.refunded, 0) AS refunded,
+coalesce(r.reversed, 0) + g.reversed_adjustment AS reversed,
+coalesce(r.after_closure, 0) AS refunded_after_closure
+"""
+REFUNDS_OF_PURCHASE = """
+LEFT JOIN closed_members c ON c.member_id = g.member_id
+LEFT JOIN LATERAL (SELECT sum(amount_cny) AS refunded, sum(points_reversed) AS reversed,
+                          sum(amount_cny) FILTER (WHERE r.refunded_at >= c.closed_at)
+                          AS after_closure
+                   FROM refunds r WHERE r.transaction_id = g.transaction_id) r ON true
+"""
 # The purchase's points as rated now (a re-rating may have changed them, and what its
 # refunds took back with them: sql/rerating.py).
-_REFUNDABLE = """
-SELECT g.transaction_id, g.member_id, g.spend_cny, g.points, g.expires_on,
-       coalesce(r.refunded, 0) AS refunded, coalesce(r.reversed, 0) + g.reversed_adjustment
-       AS reversed
+_REFUNDABLE = f"""
+SELECT g.transaction_id, g.member_id, g.spend_cny, g.points, g.expires_on, {REFUNDED_SO_FAR}
 FROM unnest($1::text[]) AS t (transaction_id) JOIN ratings g USING (transaction_id)
-LEFT JOIN LATERAL (SELECT sum(amount_cny) AS refunded, sum(points_reversed) AS reversed
-                   FROM refunds r WHERE r.transaction_id = g.transaction_id) r ON true
+{REFUNDS_OF_PURCHASE}
 """
 
 
@@ -35,7 +47,8 @@ async def refundable(conn: asyncpg.Connection,
     rows = await conn.fetch(_REFUNDABLE, sorted(set(transaction_ids)))
     return {row["transaction_id"]: Refundable(
         row["transaction_id"], row["member_id"], row["spend_cny"], row["points"],
-        row["expires_on"], row["refunded"], row["reversed"]) for row in rows}
+        row["expires_on"], row["refunded"], row["reversed"], row["refunded_after_closure"])
+        for row in rows}
 
 
 async def known_refunds(conn: asyncpg.Connection, refund_ids: Sequence[str]) -> set[str]:

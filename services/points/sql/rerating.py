@@ -1,6 +1,6 @@
 """SQL of re-rating: members' purchases as rated now (the `ratings` view: the last
 re-rating, else the first earning) with what their refunds took back, and the re-ratings
-made. Read after the members' ledgers are locked."""
+made. Read after the members' ledgers are locked (and a closure being applied recorded)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import asyncpg
 from ..domain.earning import Earning, Purchase, bonus_month
 from ..domain.rerating import Rated, Rerating
 from ..domain.rules import EarningRules
+from .refunds import REFUNDED_SO_FAR, REFUNDS_OF_PURCHASE
 
-_RATED_SINCE = """
-SELECT g.*, coalesce(r.refunded, 0) AS refunded,
-       coalesce(r.reversed, 0) + g.reversed_adjustment AS reversed
+_RATED_SINCE = f"""
+SELECT g.*, {REFUNDED_SO_FAR}
 FROM unnest($1::text[], $2::timestamptz[]) AS m (member_id, since)
 JOIN ratings g ON g.member_id = m.member_id AND g.earned_at >= m.since
-LEFT JOIN LATERAL (SELECT sum(amount_cny) AS refunded, sum(points_reversed) AS reversed
-                   FROM refunds r WHERE r.transaction_id = g.transaction_id) r ON true
+{REFUNDS_OF_PURCHASE}
 ORDER BY g.member_id, g.earned_at, g.transaction_id
 """
 
@@ -40,7 +39,8 @@ async def rated_since(conn: asyncpg.Connection, since: Mapping[str, datetime],
                           bonus_month(row["earned_at"], rules))
         rated[row["member_id"]].append(Rated(purchase, earning, row["refunded"],
                                              row["reversed"], row["revision"],
-                                             row["reversed_adjustment"]))
+                                             row["reversed_adjustment"],
+                                             row["refunded_after_closure"]))
     return rated
 
 

@@ -9,7 +9,7 @@ The allowance follows the tier at the time of the visit; visits already used sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +38,10 @@ class LoungeDecision:
     taken: int          # visits taken from the year's allowance
     paid_persons: int   # persons beyond it
     points: int         # what they cost
+    #: The visits used this year (lowest, highest; None: any) for which the decision is the
+    #: same: a whole party inside the allowance fits as long as it does; otherwise only
+    #: the count it was decided on.
+    holds_for: tuple[int, int | None] = field(default=(0, None), compare=False)
 
 
 def parse_benefits(raw: dict) -> Benefits:
@@ -87,8 +91,11 @@ def lounge_visit(benefits: Benefits, tier: Tier, used: int, persons: int,
         raise refuse("allowance_used_up",
                      f"{paid} of {persons} persons are beyond this year's lounge visits;"
                      " send allow_points=true to pay with points")
+    allowance = benefits.visits_per_year[tier]
+    holds_for = ((0, None) if allowance is None else (0, allowance - persons) if not paid
+                 else (used, used))
     return LoungeDecision(taken=taken, paid_persons=paid,
-                          points=paid * benefits.points_per_person)
+                          points=paid * benefits.points_per_person, holds_for=holds_for)
 
 
 def lounge_period(today: date) -> str:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from .errors import refuse
@@ -28,25 +27,3 @@ class Partner:
         patterns = self.lounges if kind == "lounge" else self.offers
         if not any(fnmatchcase(item_id, p) for p in patterns):
             raise refuse("scope_denied", f"{item_id} is not among this partner's {kind}s")
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """Requests per second with a burst of one second's worth."""
-
-    rate: float
-    tokens: float = -1.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def take(self, now: float) -> bool:
-        if self.tokens < 0:
-            self.tokens = self.rate
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def give_back(self) -> None:
-        self.tokens = min(self.rate, self.tokens + 1)

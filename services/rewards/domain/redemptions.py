@@ -21,6 +21,7 @@ from contracts.points.v1 import PointsDebited, PointsDebitRejected, PointsRefund
 from contracts.rewards.v1 import (
     RedemptionCancelled,
     RedemptionConfirmed,
+    RedemptionRefundRequested,
     RedemptionRejected,
     RedemptionRequested,
 )
@@ -111,17 +112,21 @@ class Redemption:
     cancelled_at: datetime | None = None
     #: What it caused since it was loaded or made, to emit.
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
+    #: Made now: the member's usage counter values (lowest, highest; None: any) it was
+    #: decided for; it is saved only while the counter is within them.
+    holds_for: tuple[int, int | None] = field(default=(0, None), repr=False, compare=False)
 
     @classmethod
     def make(cls, *, id: str, partner: Partner, member_id: str, kind: Kind, item_id: str,
              title: str, persons: int, points: int, counter: Counter, taken: int,
-             valid_on: date | None, now: datetime) -> Redemption:
+             valid_on: date | None, now: datetime,
+             holds_for: tuple[int, int | None] = (0, None)) -> Redemption:
         """Confirmed at once if it costs no points; else pending, asking for the debit."""
         r = cls(id=id, partner_id=partner.id, member_id=member_id, kind=kind, item_id=item_id,
                 title=title, persons=persons, points=points, usage_item=counter[0],
                 usage_period=counter[1], usage_taken=taken,
                 status="pending" if points else "confirmed", valid_on=valid_on,
-                created_at=now, settled_at=None if points else now)
+                created_at=now, settled_at=None if points else now, holds_for=holds_for)
         common = dict(member_id=member_id, redemption_id=id, partner_id=partner.id, kind=kind,
                       item_id=item_id, persons=persons, points=points)
         if points:
@@ -147,16 +152,18 @@ class Redemption:
 
     def late_debit(self, now: datetime) -> bool:
         """The points service debited a redemption that no longer waited for it (timed out,
-        or cancelled while pending): refunded, once, by a `redemption.cancelled` of its own
-        (REFUND_OF_LATE_DEBIT). True if it asked for the refund now."""
+        or cancelled while pending): refunded, once, by a `redemption.refund-requested`; not
+        a second cancellation, its story already ended (rejected or cancelled). True if it
+        asked for the refund now."""
         gave_up = (self.status == "rejected" and self.reason == "timed_out"
                    or self.status == "cancelled" and self.settled_at is None)
         if not (gave_up and self.points and self.refund_status is None):
             return False
         self.refund_status = "requested"
-        self.events.append(RedemptionCancelled(
-            member_id=self.member_id, redemption_id=self.id, title=self.title,
-            points_to_refund=self.points, cancelled_at=self.cancelled_at or now))
+        self.events.append(RedemptionRefundRequested(
+            member_id=self.member_id, redemption_id=self.id, points=self.points,
+            reason="timed_out" if self.status == "rejected" else "cancelled",
+            requested_at=now))
         return True
 
     def settled(self, now: datetime) -> None:
@@ -186,7 +193,8 @@ def lounge_visit_redemption(benefits: Benefits, partner: Partner, lounge: Lounge
     return Redemption.make(
         id=id, partner=partner, member_id=member_id, kind="lounge", item_id=lounge.id,
         title=lounge.name, persons=persons, points=decision.points,
-        counter=lounge_counter(today), taken=decision.taken, valid_on=today, now=now)
+        counter=lounge_counter(today), taken=decision.taken, valid_on=today, now=now,
+        holds_for=decision.holds_for)
 
 
 def offer_redemption(partner: Partner, offer: Offer | None, offer_id: str, *, facts: Facts,
@@ -199,12 +207,7 @@ def offer_redemption(partner: Partner, offer: Offer | None, offer_id: str, *, fa
     return Redemption.make(
         id=id, partner=partner, member_id=member_id, kind="offer", item_id=offer.id,
         title=offer.title[:64], persons=1, points=points, counter=offer_counter(offer, today),
-        taken=1, valid_on=None, now=now)
-
-
-#: The event id key part of the `redemption.cancelled` that refunds a late debit: a
-#: redemption cancelled while pending has published one (with nothing to refund) already.
-REFUND_OF_LATE_DEBIT = "late-debit"
+        taken=1, valid_on=None, now=now, holds_for=(facts.used, facts.used))
 
 
 def timed_out(pending: Iterable[Redemption], now: datetime, bound: timedelta

@@ -1,16 +1,18 @@
 """The partner API's commands (redeem a lounge visit or an offer, cancel) and the app's
 requests (a redemption code, the entitlements).
 
-A partner POST is one unit of work, once per Idempotency-Key:
+A partner POST is decided once per Idempotency-Key. A redemption:
 
-    load    ONE statement records the nonce, claims the key and locks what the decision
-            reads (sql/redemptions.py)
+    load    ONE read: the nonce, the key, and what the decision needs (sql/redemptions.py)
     decide  the rules in domain/; a refusal is an answer too (the code stays usable)
-    save    ONE statement: code used, usage taken, the redemption, the answer stored for the
-            key, and the outbox rows of its events (emitted first)
+    save    ONE guarded statement, its own transaction: nonce, key and its answer, code
+            used, usage taken, the redemption, and the outbox rows of its events (emitted
+            first); if what the decision read changed meanwhile (another request got on
+            first) it writes nothing, and the request loads and decides again
 
-then a points-paid redemption waits a bounded time for the points service's answer (201 or
-the rejection), else answers 202. A key claimed before answers its stored first answer (or
+A cancellation loads and locks in one statement and saves in another, in one transaction.
+Then a points-paid redemption waits a bounded time for the points service's answer (201 or
+the rejection), else answers 202. A key decided before answers its stored first answer (or
 waits for the saga's); the same key with another request is refused.
 """
 
@@ -27,7 +29,7 @@ import asyncpg
 
 from contracts.tiers import ENROLMENT_TIER
 from runtime.consumer import Inbound
-from runtime.unit_of_work import UnitOfWork, unit_of_work
+from runtime.unit_of_work import UnitOfWork, connection, one_statement, unit_of_work
 
 from ..domain import codes
 from ..domain.benefits import Benefits, remaining_visits
@@ -61,7 +63,12 @@ from ..settlements import Settlements
 from ..sql import idempotency
 from ..sql import members as members_sql
 from ..sql import redemptions as sql
+from ..sql.idempotency import StoredKey
 from ..sql.redemptions import Claim, Request
+
+#: Saves of one request that may find what they read changed (each time because another
+#: request got on first): a bound that is not reached in practice.
+ATTEMPTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,21 +132,59 @@ class Redemptions:
                       decide: Callable[[Facts, str], Redemption]) -> Answer:
         normalised = codes.normalise(code)
         code_hash = None if normalised is None else codes.code_hash(self.pepper, normalised)
+        async with connection(self.pool) as conn:
+            outcome = await self._decided(conn, caller, key, code_hash, counter, decide)
+        if isinstance(outcome, Answer):
+            return outcome
+        if isinstance(outcome, StoredKey):
+            return await self._stored_answer(caller, key, outcome)
+        return await self._saga_answer(caller.partner, key, *outcome)
 
-        async def step(uow: UnitOfWork) -> tuple[Claim, Answer | Redemption | None]:
-            claim, facts = await sql.load_for_redemption(uow.conn, caller.request(key),
-                                                         code_hash, counter)
-            if claim != "claimed":
-                return claim, None
+    async def _decided(self, conn: asyncpg.Connection, caller: Caller, key: str,
+                       code_hash: bytes | None, counter: Counter | None,
+                       decide: Callable[[Facts, str], Redemption]
+                       ) -> Answer | StoredKey | tuple[str, asyncio.Future]:
+        """Load, decide, save: the answer; or the key as stored (decided before); or the
+        redemption waiting for points, and its settlement's future."""
+        request = caller.request(key)
+        for _ in range(ATTEMPTS):
+            loaded = await sql.load_for_redemption(conn, request, code_hash, counter)
+            if loaded.nonce_used:
+                raise nonce_reused()
+            if loaded.stored is not None:  # decided before: its answer, with this nonce
+                if not await sql.first_use(conn, request):
+                    raise nonce_reused()
+                return loaded.stored
             try:
-                redemption = decide(facts, f"rdm_{uuid.uuid4().hex}")
-            except Refused as exc:
-                return claim, await _store(uow, caller, key, error(exc))
-            answer = None if redemption.status == "pending" else created(redemption)
-            emit_events(uow, redemption)
-            await sql.record(uow, redemption, code_hash, key, answer)
-            return claim, answer or redemption
-        return await self._once(caller, key, step)
+                return await self._save(conn, caller, key, code_hash, loaded.facts, decide)
+            except sql.Changed:  # another request got on first: load and decide again
+                pass
+        raise RuntimeError(f"{ATTEMPTS} saves found what their decision read changed")
+
+    async def _save(self, conn: asyncpg.Connection, caller: Caller, key: str,
+                    code_hash: bytes | None, facts: Facts,
+                    decide: Callable[[Facts, str], Redemption]
+                    ) -> Answer | tuple[str, asyncio.Future]:
+        try:
+            redemption = decide(facts, f"rdm_{uuid.uuid4().hex}")
+        except Refused as exc:
+            answer = error(exc)
+            await sql.refuse(conn, caller.request(key), answer)
+            return answer
+        assert code_hash is not None  # a redemption has a live code
+        pending = redemption.status == "pending"
+        answer = None if pending else created(redemption)
+        # Registered before the commit: no settlement slips by.
+        waiting = self.settlements.expect(redemption.id) if pending else None
+        try:
+            async with one_statement(conn, service=self.service) as uow:
+                emit_events(uow, redemption)
+                await sql.record(uow, caller.request(key), redemption, code_hash, answer)
+        except BaseException:
+            if waiting is not None:
+                self.settlements.forget(redemption.id, waiting)
+            raise
+        return answer or (redemption.id, waiting)
 
     async def cancel(self, caller: Caller, key: str, redemption_id: str) -> Answer:
         async def step(uow: UnitOfWork) -> tuple[Claim, Answer | None]:
@@ -160,35 +205,27 @@ class Redemptions:
         return await self._once(caller, key, step)
 
     async def _once(self, caller: Caller, key: str,
-                    step: Callable[[UnitOfWork], Awaitable[tuple[Claim, Answer | Redemption
-                                                                 | None]]]) -> Answer:
-        """`step` in one unit of work: its answer; or, for a redemption waiting for points,
-        the saga's answer; or, for a key claimed before, its first answer."""
-        waiting = pending = None  # registered before the commit: no settlement slips by
-        try:
-            async with unit_of_work(self.pool, service=self.service) as uow:
-                claim, outcome = await step(uow)
-                if claim == "nonce_reused":
-                    raise nonce_reused()
-                if isinstance(outcome, Answer):
-                    return outcome
-                if isinstance(outcome, Redemption):
-                    pending = outcome.id
-                    waiting = self.settlements.expect(pending)
-                else:  # the key is held: after waiting for its holder, a statement of its own
-                    stored = await idempotency.stored_key(uow.conn, caller.partner.id, key)
-        except BaseException:
-            if waiting is not None:
-                self.settlements.forget(pending, waiting)
-            raise
-        if pending is None:
-            if stored["request_hash"] != caller.request_hash:
-                return error(refuse("idempotency_key_reused",
-                                    "this Idempotency-Key was used with another request"))
-            if stored["status_code"] is not None:
-                return Answer(stored["status_code"], stored["body"], stored["location"])
-            pending = stored["redemption_id"]
-        return await self._saga_answer(caller.partner, key, pending, waiting)
+                    step: Callable[[UnitOfWork], Awaitable[tuple[Claim, Answer | None]]]
+                    ) -> Answer:
+        """`step` in one unit of work: its answer; or, for a key claimed before, its first
+        answer."""
+        async with unit_of_work(self.pool, service=self.service) as uow:
+            claim, outcome = await step(uow)
+            if claim == "nonce_reused":
+                raise nonce_reused()
+            if outcome is not None:
+                return outcome
+            # The key is held: after waiting for its holder, a statement of its own.
+            stored = await idempotency.stored_key(uow.conn, caller.partner.id, key)
+        return await self._stored_answer(caller, key, stored)
+
+    async def _stored_answer(self, caller: Caller, key: str, stored: StoredKey) -> Answer:
+        if stored.request_hash != caller.request_hash:
+            return error(refuse("idempotency_key_reused",
+                                "this Idempotency-Key was used with another request"))
+        if stored.status_code is not None:
+            return Answer(stored.status_code, stored.body, stored.location)
+        return await self._saga_answer(caller.partner, key, stored.redemption_id, None)
 
     async def _saga_answer(self, partner: Partner, key: str, redemption_id: str,
                            waiting: asyncio.Future | None) -> Answer:

@@ -3,7 +3,8 @@ rejection rejects it and gives back what it took from the allowance; a refund is
 The answer of each settled redemption is stored for its Idempotency-Key and its id
 NOTIFYed, so the HTTP request waiting on any instance (settlements.py) answers at once.
 An answer for a redemption that no longer waits for it (timed out: handlers/timeouts.py, or
-cancelled while pending) is a late one: a late debit is refunded, once."""
+cancelled while pending) is a late one: a late debit is refunded, once, by a
+`redemption.refund-requested` (its story ended already: one cancellation at most)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from runtime.consumer import Inbound
 from runtime.unit_of_work import UnitOfWork
 
-from ..domain.redemptions import REFUND_OF_LATE_DEBIT, Redemption, Status, settle
+from ..domain.redemptions import Redemption, Status, settle
 from ..schemas import settled
 from ..sql import idempotency
 from ..sql import members as usage
@@ -62,7 +63,7 @@ async def apply_outcomes(uow: UnitOfWork, channel: str, outcomes: Outcomes,
 async def answered_late(uow: UnitOfWork, outcomes: Outcomes,
                         cause: Callable[[str], Inbound]) -> None:
     """Answers for redemptions that were not pending: a debit of one that timed out or was
-    cancelled while it waited is refunded (a `redemption.cancelled` asks points for it)."""
+    cancelled while it waited is refunded (a `redemption.refund-requested` asks points)."""
     debited = [i for i, (status, _) in outcomes.items() if status == "confirmed"]
     if not debited:
         return
@@ -70,4 +71,4 @@ async def answered_late(uow: UnitOfWork, outcomes: Outcomes,
     refunds = [r for r in await sql.locked(uow.conn, debited) if r.late_debit(now)]
     await sql.save_refunds(uow.conn, refunds)
     for r in refunds:
-        emit_events(uow, r, cause(r.id), REFUND_OF_LATE_DEBIT)
+        emit_events(uow, r, cause(r.id))

@@ -1,22 +1,36 @@
-"""The first answer to each (partner, Idempotency-Key), kept as the bytes sent. A request
-claims its key in its load (sql/redemptions.py) and stores its answer in its save; a
-points-paid redemption's answer is stored by whoever has it first: the settling consumer or
-the request that gave up waiting (202)."""
+"""The first answer to each (partner, Idempotency-Key), kept as the bytes sent. A redemption
+claims its key with its answer (or its redemption) in its save; a cancellation claims it in
+its load and stores its answer in its save (sql/redemptions.py). A points-paid redemption's
+answer is stored by whoever has it first: the settling consumer or the request that gave up
+waiting (202)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 Stored = tuple[int, bytes, str | None]  # status, body, Location
 
 
-async def stored_key(conn: asyncpg.Connection, partner_id: str, key: str) -> asyncpg.Record:
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """An Idempotency-Key as stored: its request, and its answer or its redemption (while
+    it waits for points)."""
+
+    request_hash: bytes
+    redemption_id: str | None
+    status_code: int | None
+    body: bytes | None
+    location: str | None
+
+
+async def stored_key(conn: asyncpg.Connection, partner_id: str, key: str) -> StoredKey:
     """A key claimed by an earlier request (read after waiting for it: its own statement)."""
-    return await conn.fetchrow(
+    return StoredKey(*await conn.fetchrow(
         "SELECT request_hash, redemption_id, status_code, body, location FROM idempotency"
-        " WHERE partner_id = $1 AND key = $2", partner_id, key)
+        " WHERE partner_id = $1 AND key = $2", partner_id, key))
 
 
 async def store_answer(conn: asyncpg.Connection | asyncpg.Pool, partner_id: str, key: str,

@@ -1,16 +1,22 @@
-"""Redemptions, and the one load and the one save of a partner's POST.
+"""Redemptions, and the load and the save of a partner's POST.
 
-A POST's load is ONE statement that records the nonce, claims the Idempotency-Key (a
-concurrent holder of the key makes it wait until that one commits), then locks what the
-decision reads: the code and the member's usage counter for a redemption (the member's tier
-and closure are read with it), the redemption for a cancellation. A reused nonce claims
-nothing; a key claimed before locks nothing. Its save is ONE statement too (the code used,
-the usage taken, the redemption, the answer stored for the key, and the outbox rows of the
-events emitted before it: `UnitOfWork.execute`).
+A redemption's load is ONE read: whether the nonce was used, the Idempotency-Key as stored
+(if an earlier request has it), and what the decision needs: the code, the member's tier
+and closure, the member's usage counter. Its save is ONE guarded statement, and its own
+transaction (no transaction block: no BEGIN and COMMIT round trips, no row lock held in
+between): the nonce recorded, the key claimed with its answer (or its redemption, while it
+waits for points), the code used, the usage taken, the redemption, and the outbox rows of
+the events emitted before it (`UnitOfWork.execute`). All of it, or, if what the decision
+read changed since it was loaded (the nonce or the key taken by another request, the code
+used, the usage moved out of what the decision holds for), nothing: `Changed`, and the
+caller loads and decides again. A cancellation loads and locks in one statement
+(`load_for_cancel`: it records the nonce and claims the key) and saves in another, in one
+transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,6 +26,7 @@ import asyncpg
 from runtime.unit_of_work import UnitOfWork
 
 from ..domain.redemptions import Counter, Facts, Redemption
+from .idempotency import StoredKey
 
 _COLUMNS = ("id, partner_id, member_id, kind, item_id, title, persons, points, usage_item,"
             " usage_period, usage_taken, status, reason, valid_on, refund_status, created_at,"
@@ -28,6 +35,12 @@ _COLUMNS = ("id, partner_id, member_id, kind, item_id, title, persons, points, u
 #: What a load did with the request's nonce and key: the nonce was used before (nothing
 #: else done); the key is this request's now; or an earlier request holds the key.
 Claim = Literal["nonce_reused", "claimed", "held"]
+#: SQLSTATE of a guarded save that found what its decision read changed (migration 0006).
+CHANGED = "RWG01"
+
+
+class Changed(Exception):
+    """A guarded save wrote nothing: what its decision read changed since it was loaded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +63,26 @@ WITH nonce AS (
     ON CONFLICT DO NOTHING RETURNING 1
 )"""
 
-_LOAD_FOR_REDEMPTION = _CLAIM + """, code AS (
+# The facts' parts, numbered by `format`: the code hash's parameter (and when to look it
+# up), the counter's item and period parameters.
+_CODE = """code AS (
     SELECT member_id, used_at IS NOT NULL AS used, used_by,
            expires_at <= clock_timestamp() AS expired
-      FROM codes WHERE code_hash = $6 AND EXISTS (SELECT FROM claim)
-       FOR UPDATE
-), counter AS (
-    INSERT INTO usage AS u (member_id, item, period, used)
-    SELECT member_id, $7::text, $8::text, 0 FROM code
-     WHERE NOT used AND NOT expired AND $7::text IS NOT NULL
-    ON CONFLICT (member_id, item, period) DO UPDATE SET used = u.used
-    RETURNING used
-)
-SELECT EXISTS (SELECT FROM nonce) AS fresh, EXISTS (SELECT FROM claim) AS claimed,
-       c.member_id, c.used, c.used_by, c.expired, m.tier, m.closed,
-       (SELECT used FROM counter) AS usage
+      FROM codes WHERE code_hash = ${0} AND {1}
+)"""
+_FACTS = """c.member_id, c.used, c.used_by, c.expired, m.tier, m.closed,
+       (SELECT used FROM usage
+         WHERE member_id = c.member_id AND item = ${0}::text AND period = ${1}::text) AS usage"""
+_FACTS_FROM = """LEFT JOIN code c ON true
+  LEFT JOIN members m ON m.member_id = c.member_id"""
+
+_LOAD_FOR_REDEMPTION = "WITH " + _CODE.format(5, "true") + f"""
+SELECT EXISTS (SELECT FROM nonces WHERE key_id = $1 AND nonce = $2) AS nonce_used,
+       i.request_hash, i.redemption_id, i.status_code, i.body, i.location,
+       {_FACTS.format(6, 7)}
   FROM (SELECT) AS one
-  LEFT JOIN code c ON true
-  LEFT JOIN members m ON m.member_id = c.member_id
+  LEFT JOIN idempotency i ON i.partner_id = $3 AND i.key = $4
+  {_FACTS_FROM}
 """
 
 _LOAD_FOR_CANCEL = _CLAIM + f""", target AS (
@@ -86,22 +101,44 @@ def _claim(row: asyncpg.Record) -> Claim:
     return "claimed" if row["claimed"] else "held"
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a redemption's load found."""
+
+    nonce_used: bool
+    #: The key as an earlier request stored it; None: nobody has it yet.
+    stored: StoredKey | None
+    facts: Facts
+
+
 async def load_for_redemption(conn: asyncpg.Connection, r: Request, code_hash: bytes | None,
-                              counter: Counter | None) -> tuple[Claim, Facts]:
+                              counter: Counter | None) -> Loaded:
     """`code_hash` None: a code that cannot be one (nothing to look up); `counter` None: no
-    item to count (an unknown one)."""
-    row = await conn.fetchrow(
-        _LOAD_FOR_REDEMPTION, r.key_id, r.nonce, r.partner_id, r.key, r.request_hash,
-        code_hash, *(counter or (None, None)))
+    item to count (an unknown one). Reads only."""
+    row = await conn.fetchrow(_LOAD_FOR_REDEMPTION, r.key_id, r.nonce, r.partner_id, r.key,
+                              code_hash, *(counter or (None, None)))
+    stored = None if row["request_hash"] is None else StoredKey(
+        row["request_hash"], row["redemption_id"], row["status_code"], row["body"],
+        row["location"])
+    return Loaded(row["nonce_used"], stored, _facts(row, r, code_hash))
+
+
+async def first_use(conn: asyncpg.Connection, r: Request) -> bool:
+    """Record the nonce of a request answered from its key's stored answer: False if it was
+    used before."""
+    return bool(await conn.fetchval(
+        "INSERT INTO nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        " RETURNING true", r.key_id, r.nonce))
+
+
+def _facts(row: asyncpg.Record, r: Request, code_hash: bytes | None) -> Facts:
     if code_hash is None:
-        facts = Facts(code="malformed")
-    elif row["member_id"] is None or row["used"] and row["used_by"] != r.partner_id:
-        facts = Facts(code="unknown")  # another partner's use is none of this one's business
-    else:
-        facts = Facts(code="used" if row["used"] else "expired" if row["expired"] else "live",
-                      member_id=row["member_id"], tier=row["tier"],
-                      closed=bool(row["closed"]), used=row["usage"] or 0)
-    return _claim(row), facts
+        return Facts(code="malformed")
+    if row["member_id"] is None or row["used"] and row["used_by"] != r.partner_id:
+        return Facts(code="unknown")  # another partner's use is none of this one's business
+    return Facts(code="used" if row["used"] else "expired" if row["expired"] else "live",
+                 member_id=row["member_id"], tier=row["tier"], closed=bool(row["closed"]),
+                 used=row["usage"] or 0)
 
 
 async def load_for_cancel(conn: asyncpg.Connection, r: Request, redemption_id: str
@@ -113,32 +150,69 @@ async def load_for_cancel(conn: asyncpg.Connection, r: Request, redemption_id: s
     return _claim(row), found
 
 
-_RECORD = """
-WITH code AS (
-    UPDATE codes SET used_at = clock_timestamp(), used_by = $3 WHERE code_hash = $1
+# Guarded: the nonce and the key new, the code still live, the counter within what the
+# decision holds for ($21 to $22, NULL: any).
+_CLAIMED = """
+WITH nonce AS (
+    INSERT INTO nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1
+), claim AS (
+    INSERT INTO idempotency (partner_id, key, request_hash, redemption_id, status_code, body,
+                             location)
+    SELECT $3, $4, $5, $6, $7, $8, $9 FROM nonce
+    ON CONFLICT DO NOTHING RETURNING 1
+)"""
+
+_RECORD = _CLAIMED + """, code AS (
+    UPDATE codes SET used_at = clock_timestamp(), used_by = $3
+     WHERE code_hash = $10 AND used_at IS NULL AND expires_at > clock_timestamp()
+    RETURNING 1
 ), counter AS (
-    UPDATE usage SET used = used + $11
-     WHERE member_id = $4 AND item = $9 AND period = $10 AND $11 > 0
+    INSERT INTO usage AS u (member_id, item, period, used) VALUES ($11, $12, $13, $14)
+    ON CONFLICT (member_id, item, period) DO UPDATE SET used = u.used + excluded.used
+     WHERE u.used >= $21 AND (u.used <= $22::int OR $22::int IS NULL)
+    RETURNING 1
 ), redemption AS (
     INSERT INTO redemptions (id, partner_id, member_id, kind, item_id, title, persons, points,
                              usage_item, usage_period, usage_taken, status, valid_on,
                              created_at, settled_at)
-    VALUES ($2, $3, $4, $5, $6, $7, $8, $12, $9, $10, $11, $13, $14, $15, $16)
+    VALUES ($6, $3, $11, $15, $16, $17, $18, $19, $12, $13, $14, $20, $23, $24, $25)
 )
-UPDATE idempotency SET redemption_id = $2, status_code = $18, body = $19, location = $20
- WHERE partner_id = $3 AND key = $17
+SELECT as_loaded(EXISTS (SELECT FROM claim) AND EXISTS (SELECT FROM code)
+                 AND EXISTS (SELECT FROM counter))
+"""
+
+_REFUSE = _CLAIMED + """
+SELECT as_loaded(EXISTS (SELECT FROM claim))
 """
 
 
-async def record(uow: UnitOfWork, r: Redemption, code_hash: bytes, key: str,
+async def record(uow: UnitOfWork, req: Request, r: Redemption, code_hash: bytes,
                  answer: tuple[int, bytes, str | None] | None) -> None:
-    """A new redemption: its code used, its usage taken, the answer for its key (None while
-    it waits for the points service), and the events emitted so far."""
+    """A new redemption: the request's nonce and key, its code used, its usage taken, the
+    answer for its key (None while it waits for the points service), and the events
+    emitted so far; or `Changed`."""
     status, body, location = answer or (None, None, None)
-    await uow.execute(
-        _RECORD, code_hash, r.id, r.partner_id, r.member_id, r.kind, r.item_id, r.title,
-        r.persons, r.usage_item, r.usage_period, r.usage_taken, r.points, r.status,
-        r.valid_on, r.created_at, r.settled_at, key, status, body, location)
+    await guarded(uow.execute(
+        _RECORD, req.key_id, req.nonce, r.partner_id, req.key, req.request_hash, r.id,
+        status, body, location, code_hash, r.member_id, r.usage_item, r.usage_period,
+        r.usage_taken, r.kind, r.item_id, r.title, r.persons, r.points, r.status,
+        *r.holds_for, r.valid_on, r.created_at, r.settled_at))
+
+
+async def refuse(conn: asyncpg.Connection, req: Request,
+                 answer: tuple[int, bytes, str | None]) -> None:
+    """A refusal as the key's answer, with the request's nonce; or `Changed`."""
+    await guarded(conn.execute(_REFUSE, req.key_id, req.nonce, req.partner_id, req.key,
+                               req.request_hash, None, *answer))
+
+
+async def guarded(statement: Awaitable[object]) -> None:
+    try:
+        await statement
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == CHANGED:
+            raise Changed() from None
+        raise
 
 
 _SAVE_CANCELLED = """

@@ -2,6 +2,8 @@
 signed as the providers check them, the WeChat token cached and refreshed, faults mapped
 to transient / permanent / fallback."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
@@ -62,6 +64,34 @@ async def test_sms_is_signed_accepted_and_shown_masked(sandbox, make) -> None:
     assert (sent["to"], sent["message_id"]) == (MOBILE, "m-1")
     shown = (await client.get("/messages")).json()
     assert shown[0]["to_shown"] == "138****1234" and "13812341234" not in str(shown)
+
+
+@pytest.mark.parametrize("make", [aliyun, tencent])
+async def test_sms_providers_say_what_they_received_under_our_id(sandbox, make) -> None:
+    state, client = sandbox
+    provider = make(client)
+    since = datetime.now(UTC) - timedelta(minutes=20)  # past Tencent's wait for reports
+    assert (await provider.status(MOBILE, "m-1", since, datetime.now(UTC))).found is False
+    await provider.send_sms(MOBILE, TEMPLATE, RENDERED, "m-1")
+    await provider.send_sms("+8613900000001", TEMPLATE, RENDERED, "m-2")
+    now = datetime.now(UTC)
+    found = await provider.status(MOBILE, "m-1", since, now)
+    assert found.found is True and found.delivered
+    assert (await provider.status(MOBILE, "m-2", since, now)).found is False  # not this number
+    assert (await provider.status("+8613900000009", "m-1", since, now)).found is False
+    await client.post("/faults", json={"outage": True})
+    failed = await provider.status(MOBILE, "m-1", since, now)
+    assert failed.found is None and failed.code == "http_503"
+    assert len(state.sent) == 2  # asking sends nothing
+
+
+async def test_tencent_not_finding_a_fresh_send_says_nothing_yet(sandbox) -> None:
+    """Its statuses are the carriers' reports: a send shows once its report has come."""
+    _, client = sandbox
+    now = datetime.now(UTC)
+    early = await tencent(client).status(MOBILE, "m-1", now - timedelta(minutes=1), now)
+    assert early.found is None and early.code == "no_report_yet"
+    assert early.ask_after == now - timedelta(minutes=1) + timedelta(minutes=10)
 
 
 @pytest.mark.parametrize(("make", "wrong"), [

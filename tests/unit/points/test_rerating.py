@@ -7,10 +7,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.points.domain.earning import Accrual, Purchase, tier_on
+from services.points.domain.earning import MEMBER_CLOSED, Accrual, Purchase, tier_on
 from services.points.domain.ledger import MemberLedger
 from services.points.domain.refunds import Refundable
-from services.points.domain.rerating import Rated, Rerating, reference, rerate
+from services.points.domain.rerating import Rated, Rerating, close, reference, rerate
 from tests.unit.points.purchases import SHANGHAI
 
 MEMBER = "C0000000001"
@@ -92,12 +92,67 @@ def test_a_downgrade_takes_back_the_difference_and_rerates_refunds_share(rules):
         "reverse", "T1/rerated-1", -500)
 
 
-def test_a_closed_member_is_not_rerated(rules):
-    ledger, rated = earned_in_order([bought(1, 10, "100.00")], [], rules)
+def test_a_closed_member_is_rerated_and_what_it_credits_is_forfeited_at_once(rules):
+    """Issue 13: a tier change that reaches points after the closure re-rates the purchases
+    dated before it, as in the other order; the closed ledger is trued up at once."""
+    purchases, gold = [bought(1, 10, "100.00")], [(date(2026, 3, 1), "gold")]
+    ledger, rated = earned_in_order(purchases, [], rules)
     ledger.close(AT)
-    assert rerate(list(rated.values()), [(date(2026, 3, 1), "gold")], ledger, rules, AT) == (
-        [], {})
+    [r], bonus = rerate(list(rated.values()), gold, ledger, rules, AT)
+    # A hotel: standard x3 earned 300; gold x3.6 earns 360, the 60 more forfeited at once.
+    assert (r.reference, r.earning.tier, r.earning.points, r.points, r.forfeited) == (
+        "T1/rerated-1", "gold", 360, 60, 60)
+    assert bonus == {date(2026, 3, 1): 260}
     assert ledger.balance == 0
+    assert [(p.kind, p.reference, p.points) for p in ledger.postings][-2:] == [
+        ("earn", "T1/rerated-1", 60), ("forfeit", "T1/rerated-1", -60)]
+    in_order, _ = earned_in_order(purchases, gold, rules)
+    in_order.close(AT)
+    assert (ledger.balance, ledger.forfeited, ledger.lots) == (
+        in_order.balance, in_order.forfeited, {d: 0 for d in in_order.lots})
+
+    # Corrected back: the 60 come back out of the forfeiture (a give-back, its own event).
+    [back], _ = rerate([Rated(r.rated.purchase, r.earning, Decimal(0), 0, 1)], [], ledger,
+                       rules, AT)
+    assert (back.points, back.forfeited, ledger.balance, ledger.forfeited) == (-60, -60, 0, 300)
+
+
+def test_a_closure_rerates_what_is_dated_after_it_to_nothing(rules):
+    """A purchase and a refund dated after the closure that arrived before it: when the
+    closure comes, the purchase earns nothing (`member-closed`), the refund takes nothing
+    back, and what is left is forfeited: the ledger of the closure arriving first."""
+    closing = datetime(2026, 3, 20, tzinfo=SHANGHAI)
+    purchases = [bought(1, 10, "1000.00", mcc="5411"), bought(2, 25, "500.00", mcc="5411")]
+    ledger, rated = earned_in_order(purchases, [], rules)
+    t1 = Refundable("T1", MEMBER, Decimal("1000.00"), 1000, date(2027, 12, 31), Decimal(0), 0)
+    t1.refund(ledger, "R1", Decimal("400.00"), closing + timedelta(days=1))  # took 400
+    t2 = Refundable("T2", MEMBER, Decimal("500.00"), 500, date(2027, 12, 31), Decimal(0), 0)
+    t2.refund(ledger, "R2", Decimal("100.00"), closing + timedelta(days=2))  # took 100
+    assert ledger.balance == 1000
+    # As the SQL layer reads them once the closure is recorded (the refunds dated after it).
+    now = [Rated(rated["T1"].purchase, rated["T1"].earning, Decimal("400.00"), 400,
+                 refunded_after_closure=Decimal("400.00")),
+           Rated(rated["T2"].purchase, rated["T2"].earning, Decimal("100.00"), 100,
+                 refunded_after_closure=Decimal("100.00"))]
+
+    reratings, bonus, forfeited = close(now, [], ledger, rules, closing)
+    assert [(r.reference, r.earning.points, r.earning.rule_ids, r.reversed, r.points)
+            for r in reratings] == [("T1/rerated-1", 1000, rated["T1"].earning.rule_ids, 0, 400),
+                                    ("T2/rerated-1", 0, (MEMBER_CLOSED,), 0, -400)]
+    assert bonus == {date(2026, 3, 1): 0}  # March worked out again: groceries, no bonus
+    assert (forfeited, ledger.balance, ledger.closed, ledger.closed_at) == (
+        1000, 0, True, closing)
+
+    # The closure first: T2 earns nothing, the refunds take nothing back.
+    first = MemberLedger(MEMBER)
+    accrual = Accrual(rules, {}, {})
+    accrual.earn(purchases[0], first)
+    assert first.close(closing) == 1000
+    accrual.earn(purchases[1], first)
+    assert accrual.earned[-1][1].rule_ids == (MEMBER_CLOSED,)
+    assert (first.balance, first.forfeited) == (ledger.balance, ledger.forfeited)
+    # Closing again changes nothing.
+    assert close(now, [], ledger, rules, closing) == ([], {}, 0)
 
 
 def test_references_fit_the_contract():

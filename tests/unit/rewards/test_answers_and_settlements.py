@@ -1,5 +1,5 @@
-"""A lounge visit's event as it reaches the outbox and its answer as the API shows it, the
-token given back for a refused nonce, and the settlements listener."""
+"""A lounge visit's event as it reaches the outbox and its answer as the API shows it, and
+the settlements listener."""
 
 import asyncio
 import json
@@ -14,7 +14,7 @@ from contracts.envelope import Envelope
 from contracts.rewards.v1 import RedemptionConfirmed
 from runtime.unit_of_work import UnitOfWork
 from services.rewards.domain.benefits import Benefits
-from services.rewards.domain.partners import Partner, TokenBucket
+from services.rewards.domain.partners import Partner
 from services.rewards.domain.redemptions import Facts, Lounge, lounge_visit_redemption
 from services.rewards.handlers.redemptions import emit_events
 from services.rewards.schemas import created, render
@@ -75,16 +75,6 @@ def test_the_answer_is_the_redemption_as_the_api_shows_it():
 def test_answers_are_rendered_as_the_http_layer_renders_json():
     body = {"code": "code_used", "message": "已使用", "n": None}
     assert render(body) == JSONResponse(body).body
-
-
-def test_a_token_given_back_never_lifts_the_bucket_above_its_burst():
-    bucket = TokenBucket(2, stamp=100.0)
-    assert bucket.take(100.0) and bucket.take(100.0) and not bucket.take(100.0)
-    bucket.give_back()
-    assert bucket.take(100.0) and not bucket.take(100.0)
-    for _ in range(5):
-        bucket.give_back()
-    assert sum(bucket.take(100.0) for _ in range(5)) == 2
 
 
 class _Listening:

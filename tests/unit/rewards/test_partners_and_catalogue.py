@@ -1,4 +1,4 @@
-"""Partner scopes and rate, the sealed secrets, and the shipped demo catalogue."""
+"""Partner scopes, the sealed secrets, and the shipped demo catalogue."""
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -6,7 +6,7 @@ from cryptography.exceptions import InvalidTag
 from contracts.tiers import TIERS
 from runtime.personal_data import Sealer
 from services.rewards.domain.errors import Refused
-from services.rewards.domain.partners import Partner, TokenBucket
+from services.rewards.domain.partners import Partner
 from services.rewards.partners import new_key_id, new_secret
 from services.rewards.settings import read_lounges, read_offer_rows, read_offers
 
@@ -24,14 +24,6 @@ def test_scopes_and_items():
         with pytest.raises(Refused) as refused:
             check()
         assert (refused.value.code, refused.value.status) == ("scope_denied", 403)
-
-
-def test_the_token_bucket_allows_the_rate_with_a_one_second_burst():
-    bucket = TokenBucket(5, stamp=100.0)
-    assert [bucket.take(100.0) for _ in range(6)] == [True] * 5 + [False]
-    assert bucket.take(100.2)          # one token back after 0.2 s
-    assert not bucket.take(100.2)
-    assert sum(bucket.take(110.0) for _ in range(10)) == 5  # never more than the burst
 
 
 def test_secrets_are_encrypted_and_bound_to_their_key_id():

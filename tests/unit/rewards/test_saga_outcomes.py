@@ -5,7 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.rewards.v1 import RedemptionCancelled, RedemptionRequested
+from contracts.rewards.v1 import (
+    RedemptionCancelled,
+    RedemptionRefundRequested,
+    RedemptionRequested,
+)
 from services.rewards.domain.errors import Refused
 from services.rewards.domain.redemptions import Redemption, timed_out
 from tests.unit.rewards.test_answers_and_settlements import PARTNER
@@ -60,8 +64,10 @@ def test_a_late_debit_is_refunded_once(gave_up):
         r.cancel(NOW)
     r.events.clear()
     assert r.late_debit(NOW) is True
+    # A refund request, not a second cancellation: the redemption's story had ended.
     [event] = r.events
-    assert isinstance(event, RedemptionCancelled) and event.points_to_refund == 800
+    assert isinstance(event, RedemptionRefundRequested) and event.points == 800
+    assert event.reason == ("timed_out" if gave_up == "timed_out" else "cancelled")
     assert r.refund_status == "requested"
     assert r.late_debit(NOW) is False and len(r.events) == 1  # asked once
 
