@@ -2,15 +2,17 @@
 broker and database: the messages stay marked 'sending', and once their lease has run out
 the SMS provider is asked what it received under the message id (the sandbox answers from
 what it really got). A send that reached it is not sent again; one that never did is sent,
-exactly once in the end; a lookup that keeps failing is bounded, then settled as sent
-without a second call, as an interrupted WeChat call always is (WeChat cannot be asked: at
-most once). notification.sent goes out once each."""
+exactly once in the end, unless the member's number changed since the call (the lookup
+searches the new number, so its "not found" proves nothing); a lookup that keeps failing is
+bounded, then settled as sent without a second call, as an interrupted WeChat call always is
+(WeChat cannot be asked: at most once). notification.sent goes out once each."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -20,6 +22,7 @@ from runtime.relay import wait_until_drained
 from tests.integration.kafka_tools import eventually, read_topic
 from tests.integration.test_notifications_support import (
     DAYTIME,
+    SHANGHAI,
     contact,
     members,
     notifications_world,
@@ -192,6 +195,35 @@ async def test_a_send_interrupted_before_it_reached_the_provider_is_sent_once_in
                                    until=lambda kept: len(kept) >= len(group), settle=1.0)
         sent = Counter(json.loads(r.value)["message_id"] for r in records)
         assert len(sent) == len(group) and set(sent.values()) == {1}
+
+
+async def test_a_send_interrupted_before_a_number_change_is_not_sent_again_to_the_new_number(
+        infra, pii):
+    async with notifications_world(infra, DAYTIME) as w:
+        group = members(2, wechat=False)
+        remember(pii, group)
+        await w.contacts([contact(m) for m in group])
+        sender = w.service.sender
+        sender._sms, sender._wechat = await kill_mid_call(w, group, DiesAfterTheCall)
+        await eventually(lambda: _true(len(w.sandbox.sent) == len(group)), timeout=20,
+                         what="every message at the provider")
+        moved = [replace(m, mobile=f"+86139{m.digits[3:]}") for m in group]
+        remember(pii, moved)
+        await w.contacts([contact(m, at=datetime(2026, 2, 1, tzinfo=SHANGHAI)) for m in moved])
+        await w.until("SELECT count(*) FROM contacts WHERE mobile_masked LIKE '139%'",
+                      expected=len(group), what="the new numbers stored")
+
+        w.clock.advance(timedelta(minutes=1))  # past the lease: the new number is looked up
+        await run_until(w, "SELECT count(*) FROM messages WHERE state = 'sent'", len(group),
+                        "settled without a second call")
+
+        assert len(w.sandbox.sent) == len(group)  # sent once, to the old numbers
+        for m in moved:
+            assert w.sent_to(m.mobile) == []
+        rows = await w.service.pool.fetch(
+            "SELECT m.reason, a.outcome FROM messages m"
+            " JOIN message_attempts a ON a.message_id = m.id")
+        assert [tuple(r) for r in rows] == [("interrupted", "unknown")] * len(group)
 
 
 async def test_a_lookup_that_keeps_failing_is_bounded_then_settled_without_a_second_call(

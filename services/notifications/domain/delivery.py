@@ -85,17 +85,20 @@ class Lookup:
 Recovery = Literal["sent", "delivered", "resend", "later", "unknown"]
 
 
-def recover(lookup: Lookup | None, lookups: int, max_lookups: int) -> Recovery:
+def recover(lookup: Lookup | None, lookups: int, max_lookups: int, *,
+            same_number: bool = True) -> Recovery:
     """What becomes of a send its sender died during, after its `lookups`-th lookup
     (`lookup` None: the provider cannot be asked). Found: sent, or delivered; not found:
-    sent again; no answer: asked again under the next lease, up to `max_lookups` times,
-    then settled as sent without a second call, as for a provider that cannot be asked."""
+    sent again, unless the member's number changed since the call (the lookup searched
+    the new number, so it proves nothing: settled as sent); no answer: asked again under
+    the next lease, up to `max_lookups` times, then settled as sent without a second call,
+    as for a provider that cannot be asked."""
     if lookup is None:
         return "unknown"
     if lookup.found:
         return "delivered" if lookup.delivered else "sent"
     if lookup.found is False:
-        return "resend"
+        return "resend" if same_number else "unknown"
     return "later" if lookups < max_lookups else "unknown"
 
 

@@ -185,7 +185,8 @@ class Sender:
             else:  # since the earliest call it may have got (an unsure one before)
                 lookup = await self._lookup(row, mobile, row["unsure_since"] or row["sending_at"]
                                             or now - 2 * self._lease, now)
-        decided = recover(lookup, row["lookups"], self._max_lookups)
+        decided = recover(lookup, row["lookups"], self._max_lookups,
+                          same_number=row["same_number"])
         INTERRUPTED.labels(channel, provider, decided).inc()
         if decided == "later":
             log.info("message %s: its sender died during the %s call; %s could not say"
@@ -335,7 +336,8 @@ class Sender:
         connection broken): the provider is asked. None: it never got it, send it."""
         provider = self._sms.name
         lookup = await self._lookup(row, mobile, since, now)
-        decided = recover(lookup, row["lookups"], self._max_lookups)
+        decided = recover(lookup, row["lookups"], self._max_lookups,
+                          same_number=row["same_number"])
         UNSURE.labels("sms", provider, decided).inc()
         if decided == "resend":
             return None

@@ -82,13 +82,16 @@ def _json(value: dict | None) -> str | None:
 
 _CLAIM = """
 WITH due AS (
-    SELECT id, member_id FROM messages WHERE state = 'queued' AND not_before <= $1
+    SELECT id, member_id, sent_to AS called FROM messages
+    WHERE state = 'queued' AND not_before <= $1
     ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET state = 'sending', not_before = $3, sending_at = $1,
-    lookups = CASE WHEN m.unsure_since IS NULL THEN 0 ELSE m.lookups + 1 END
+    lookups = CASE WHEN m.unsure_since IS NULL THEN 0 ELSE m.lookups + 1 END,
+    sent_to = sha256(c.mobile_sealed)
 FROM due LEFT JOIN contacts c USING (member_id)
 WHERE m.id = due.id
-RETURNING m.id, m.cause_id, m.template, m.member_id, m.category, m.facts, m.body, m.language,
+RETURNING due.called IS NOT DISTINCT FROM sha256(c.mobile_sealed) AS same_number,
+       m.id, m.cause_id, m.template, m.member_id, m.category, m.facts, m.body, m.language,
        m.attempts, m.sms_only, m.created_at, m.traceparent, m.unsure_since, m.lookups,
        c.personal_sealed, c.language AS contact_language, c.mobile_sealed,
        c.mobile_masked, c.openid_sealed, c.service_consent, c.marketing_consent
@@ -99,7 +102,8 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int,
                     lease_until: datetime) -> list[asyncpg.Record]:
     """Due messages, marked 'sending' until `lease_until` (other senders skip them); the
     caller commits the mark before any provider call. For one whose last SMS call's
-    outcome is unsure, `lookups` counts the claims that ask the provider about it."""
+    outcome is unsure, `lookups` counts the claims that ask the provider about it, and
+    `same_number` says whether the contact's number is still the one that call went to."""
     return await conn.fetch(_CLAIM, now, limit, lease_until)
 
 
@@ -110,7 +114,8 @@ WITH stale AS (
 UPDATE messages m SET not_before = $3, lookups = m.lookups + 1
 FROM stale LEFT JOIN contacts c USING (member_id)
 WHERE m.id = stale.id
-RETURNING m.id, m.cause_id, m.template, m.member_id, m.category, m.attempts, m.sms_only,
+RETURNING m.sent_to IS NOT DISTINCT FROM sha256(c.mobile_sealed) AS same_number,
+       m.id, m.cause_id, m.template, m.member_id, m.category, m.attempts, m.sms_only,
        m.sending_at, m.lookups, m.traceparent, m.unsure_since, c.mobile_sealed, c.mobile_masked,
        c.openid_sealed, c.service_consent, c.marketing_consent
 """
@@ -120,7 +125,8 @@ async def claim_interrupted(conn: asyncpg.Connection, now: datetime, limit: int,
                             lease_until: datetime) -> list[asyncpg.Record]:
     """Messages left 'sending' past their lease (their sender died mid-call), leased again
     until `lease_until` for the provider to be asked about them (`lookups` counts these
-    leases); like `claim_due`'s mark, the caller commits before asking."""
+    leases; `same_number`: the contact's number is still the one the call went to); like
+    `claim_due`'s mark, the caller commits before asking."""
     return await conn.fetch(_INTERRUPTED, now, limit, lease_until)
 
 

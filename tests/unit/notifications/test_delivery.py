@@ -63,6 +63,9 @@ def test_an_interrupted_send_is_settled_by_what_the_provider_says() -> None:
     assert recover(Lookup(True), 1, 3) == "sent"
     assert recover(Lookup(True, delivered=True), 1, 3) == "delivered"
     assert recover(Lookup(False), 1, 3) == "resend"
+    # searched under a number the member has since changed: proves nothing, not sent again
+    assert recover(Lookup(False), 1, 3, same_number=False) == "unknown"
+    assert recover(Lookup(True), 1, 3, same_number=False) == "sent"
     assert recover(Lookup(None, code="http_503"), 1, 3) == "later"
     assert recover(Lookup(None, code="http_503"), 3, 3) == "unknown"  # bounded
     assert recover(None, 1, 3) == "unknown"  # a provider that cannot be asked (WeChat)
