@@ -3,7 +3,8 @@ called by runtime/service.py for every service).
 
 - Every error answers `{code, message}` (`ErrorBody`): an HTTPException (its detail a
   message, or a `{code, message}` dict), invalid parameters (422 `invalid_request`, naming
-  where, never echoing the input), an unknown route or method, and anything unexpected
+  where, never echoing the input), an unknown route or method, a dependency unavailable
+  (503 `unavailable`, Retry-After: a database restart, say), and anything unexpected
   (500 `internal`, logged). The OpenAPI document declares it on every operation (4XX, 5XX)
   instead of FastAPI's `{"detail": ...}` validation error.
 - `EdgeGuard`, before any route: header values of printable ASCII only, at most
@@ -28,6 +29,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .retry import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,11 @@ def validation_message(exc: RequestValidationError) -> str:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_transient(exc):  # the database restarting, say: the caller may try again soon
+        log.warning("%s %s: a dependency is unavailable (%s)", request.method,
+                    request.url.path, type(exc).__name__)
+        return error_response(503, "temporarily unavailable, try again",
+                              headers={"Retry-After": "1"})
     log.error("unexpected error answering %s %s", request.method, request.url.path,
               exc_info=exc)
     return error_response(500, "internal error")
