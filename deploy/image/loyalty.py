@@ -2,6 +2,8 @@
 """The image's entry point (deploy/image/Containerfile):
 
     loyalty points|accounts|rewards|notifications   run that service (HTTP on HTTP_PORT)
+    loyalty fineract                                run the Fineract adapter (likewise; it
+                                                    applies its migrations at start)
     loyalty migrate [SERVICE ...]                   apply every service's migrations, then exit
     loyalty health live|ready                       probe this container's service (exit 0/1)
 
@@ -17,9 +19,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import adapters
 import services
 
 SERVICES = sorted(p.parent.name for p in Path(services.__file__).parent.glob("*/__main__.py"))
+#: Optional parts (a bank's core banking): run like a service, not in `migrate`'s default.
+ADAPTERS = sorted(p.parent.name for p in Path(adapters.__file__).parent.glob("*/__main__.py"))
 
 
 async def migrate(names: list[str]) -> None:
@@ -69,6 +74,8 @@ def main(argv: list[str]) -> int:
     command, args = (argv[0], argv[1:]) if argv else ("help", [])
     if command in SERVICES:
         os.execv(sys.executable, [sys.executable, "-m", f"services.{command}", *args])
+    if command in ADAPTERS:
+        os.execv(sys.executable, [sys.executable, "-m", f"adapters.{command}", *args])
     if command == "migrate":
         unknown = set(args) - set(SERVICES)
         if unknown:

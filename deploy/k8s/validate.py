@@ -2,6 +2,9 @@
 
     python -m deploy.k8s.validate          # renders each overlay with deploy/k8s/render
 
+Each overlay is checked alone and with each optional component (OPTIONAL: what a bank
+switches on, e.g. components/fineract) added on top.
+
 Kubernetes' own kinds against Kubernetes' schemas (kubernetes-validate, strict: an unknown
 field fails), for the cluster version below; custom resources (Strimzi KafkaTopic,
 CloudNativePG Cluster, KEDA ScaledObject, External Secrets ExternalSecret) against the
@@ -12,8 +15,10 @@ with no schema fails: nothing passes unchecked.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +27,8 @@ import yaml
 
 HERE = Path(__file__).parent
 OVERLAYS = sorted(p.name for p in (HERE / "overlays").iterdir() if p.is_dir())
+#: Components an overlay may add (components/operators is always in production already).
+OPTIONAL = ["fineract"]
 KUBERNETES_VERSION = "1.32.0"
 
 
@@ -36,10 +43,23 @@ def prepare_local() -> None:
     dev_keys()
 
 
-def render(overlay: str) -> list[dict]:
+def render(overlay: str, component: str | None = None) -> list[dict]:
+    """The overlay's manifests, with `component` added on top if given."""
     if overlay == "local":
         prepare_local()
-    out = subprocess.run([str(HERE / "render"), overlay], check=True, capture_output=True,
+    if component is None:
+        return _build(overlay)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.relpath(HERE / d, tmp) for d in ("overlays/" + overlay,
+                                                          "components/" + component)]
+        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": [paths[0]], "components": [paths[1]]}))
+        return _build(tmp)
+
+
+def _build(target: str) -> list[dict]:
+    out = subprocess.run([str(HERE / "render"), target], check=True, capture_output=True,
                          text=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
@@ -66,11 +86,13 @@ def problems(resource: dict) -> list[str]:
 def validate(overlays: list[str]) -> list[str]:
     failures = []
     for overlay in overlays:
-        resources = render(overlay)
-        for resource in resources:
-            name = f"{overlay}: {resource['kind']}/{resource['metadata']['name']}"
-            failures += [f"{name}: {problem}" for problem in problems(resource)]
-        print(f"{overlay}: {len(resources)} resources checked", file=sys.stderr)
+        for component in [None, *OPTIONAL]:
+            label = overlay if component is None else f"{overlay}+{component}"
+            resources = render(overlay, component)
+            for resource in resources:
+                name = f"{label}: {resource['kind']}/{resource['metadata']['name']}"
+                failures += [f"{name}: {problem}" for problem in problems(resource)]
+            print(f"{label}: {len(resources)} resources checked", file=sys.stderr)
     return failures
 
 
