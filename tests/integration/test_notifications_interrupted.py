@@ -200,13 +200,7 @@ async def test_a_send_interrupted_before_it_reached_the_provider_is_sent_once_in
 async def test_a_send_interrupted_before_a_number_change_is_not_sent_again_to_the_new_number(
         infra, pii):
     async with notifications_world(infra, DAYTIME) as w:
-        group = members(2, wechat=False)
-        remember(pii, group)
-        await w.contacts([contact(m) for m in group])
-        sender = w.service.sender
-        sender._sms, sender._wechat = await kill_mid_call(w, group, DiesAfterTheCall)
-        await eventually(lambda: _true(len(w.sandbox.sent) == len(group)), timeout=20,
-                         what="every message at the provider")
+        group = await two_texts_at_the_provider_their_sender_killed(w, pii)
         moved = [replace(m, mobile=f"+86139{m.digits[3:]}") for m in group]
         remember(pii, moved)
         await w.contacts([contact(m, at=datetime(2026, 2, 1, tzinfo=SHANGHAI)) for m in moved])
@@ -229,13 +223,8 @@ async def test_a_send_interrupted_before_a_number_change_is_not_sent_again_to_th
 async def test_a_lookup_that_keeps_failing_is_bounded_then_settled_without_a_second_call(
         infra, pii):
     async with notifications_world(infra, DAYTIME) as w:
-        group = members(2, wechat=False)
-        remember(pii, group)
-        await w.contacts([contact(m) for m in group])
+        group = await two_texts_at_the_provider_their_sender_killed(w, pii)
         sender = w.service.sender
-        sender._sms, sender._wechat = await kill_mid_call(w, group, DiesAfterTheCall)
-        await eventually(lambda: _true(len(w.sandbox.sent) == len(group)), timeout=20,
-                         what="every message at the provider")
         w.sandbox.faults.outage = True  # every lookup answered 503
 
         for lookups in range(1, sender._max_lookups):  # asked again under each new lease
@@ -253,6 +242,19 @@ async def test_a_lookup_that_keeps_failing_is_bounded_then_settled_without_a_sec
             " JOIN message_attempts a ON a.message_id = m.id")
         assert [tuple(r) for r in rows] == [
             ("interrupted", sender._max_lookups, "unknown")] * len(group)
+
+
+async def two_texts_at_the_provider_their_sender_killed(w, pii) -> list:
+    """Two SMS members whose messages the provider accepted, their sender killed right
+    after each call (the messages left 'sending')."""
+    group = members(2, wechat=False)
+    remember(pii, group)
+    await w.contacts([contact(m) for m in group])
+    sender = w.service.sender
+    sender._sms, sender._wechat = await kill_mid_call(w, group, DiesAfterTheCall)
+    await eventually(lambda: _true(len(w.sandbox.sent) == len(group)), timeout=20,
+                     what="every message at the provider")
+    return group
 
 
 async def _true(value: bool) -> bool:
