@@ -44,6 +44,24 @@ PROVIDER_SECONDS = Histogram(
     ["channel", "provider"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FINISHED = Counter("loyalty_notifications_finished_total",
+                   "Messages settled by final state (sent, failed, skipped).", ["state"])
+INTERRUPTED = Counter(
+    "loyalty_notifications_interrupted_total",
+    "Sends a sender died during, by what the provider said: sent or delivered (it had it),"
+    " resend (it had not), later (no answer yet), unknown (settled as sent without asking"
+    " again: WeChat, or no answer after max_lookups).", ["channel", "provider", "outcome"])
+UNSURE = Counter(
+    "loyalty_notifications_unsure_total",
+    "SMS about to be sent again after a call whose outcome was unknown (timed out, connection"
+    " broken), by what the provider said when asked first: sent or delivered (not sent"
+    " again), resend (it had not: sent), later (no answer yet), unknown (settled as sent"
+    " after max_lookups).", ["channel", "provider", "outcome"])
+RECEIPT_LOOKUPS = Counter(
+    "loyalty_notification_receipt_lookups_total",
+    "Sent SMS without a delivery receipt looked up at their provider, by outcome: delivered,"
+    " failed (settled as the receipt would have), later (no answer yet), gave_up (no answer"
+    " after the last lookup: left 'sent').", ["provider", "outcome"])
 QUEUED = Gauge(
     "loyalty_notification_queued_messages",
     "Queued messages: due now, or held for later (quiet hours, backoff, awaited contact).",

@@ -19,11 +19,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 import asyncpg
-from prometheus_client import Counter
 
 from runtime.personal_data import Sealer
 from runtime.unit_of_work import UnitOfWork
 
+from .. import metrics
 from ..clock import Clock
 from ..domain.delivery import Lookup, reconcile
 from ..providers.base import SmsProvider
@@ -33,11 +33,6 @@ from .receipts import Receipt, apply_receipts
 
 log = logging.getLogger(__name__)
 
-LOOKUPS = Counter(
-    "loyalty_notification_receipt_lookups_total",
-    "Sent SMS without a delivery receipt looked up at their provider, by outcome: delivered,"
-    " failed (settled as the receipt would have), later (no answer yet), gave_up (no answer"
-    " after the last lookup: left 'sent').", ["provider", "outcome"])
 
 
 class ReceiptLookups:
@@ -66,7 +61,7 @@ class ReceiptLookups:
         receipts = []
         for row, lookup in zip(rows, lookups, strict=True):
             decided = reconcile(lookup, row["receipt_lookups"], self._max_lookups)
-            LOOKUPS.labels(row["provider"], decided).inc()
+            metrics.RECEIPT_LOOKUPS.labels(row["provider"], decided).inc()
             if decided in ("delivered", "failed"):
                 receipts.append(Receipt(
                     row["provider"], row["provider_message_id"] or lookup.provider_message_id

@@ -45,7 +45,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
 
 from contracts.base import Event
 from contracts.notifications.v1 import NotificationDelivered, NotificationFailed, NotificationSent
@@ -68,20 +67,6 @@ log = logging.getLogger(__name__)
 CONTACT_RECHECK = timedelta(seconds=30)
 #: `Sender._update`'s default: the message's unsure_since as it is.
 _KEEP = object()
-
-FINISHED = Counter("loyalty_notifications_finished_total",
-                   "Messages settled by final state (sent, failed, skipped).", ["state"])
-INTERRUPTED = Counter(
-    "loyalty_notifications_interrupted_total",
-    "Sends a sender died during, by what the provider said: sent or delivered (it had it),"
-    " resend (it had not), later (no answer yet), unknown (settled as sent without asking"
-    " again: WeChat, or no answer after max_lookups).", ["channel", "provider", "outcome"])
-UNSURE = Counter(
-    "loyalty_notifications_unsure_total",
-    "SMS about to be sent again after a call whose outcome was unknown (timed out, connection"
-    " broken), by what the provider said when asked first: sent or delivered (not sent"
-    " again), resend (it had not: sent), later (no answer yet), unknown (settled as sent"
-    " after max_lookups).", ["channel", "provider", "outcome"])
 
 
 @dataclass
@@ -187,7 +172,7 @@ class Sender:
                                             or now - 2 * self._lease, now)
         decided = recover(lookup, row["lookups"], self._max_lookups,
                           same_number=row["same_number"])
-        INTERRUPTED.labels(channel, provider, decided).inc()
+        metrics.INTERRUPTED.labels(channel, provider, decided).inc()
         if decided == "later":
             log.info("message %s: its sender died during the %s call; %s could not say"
                      " (%s), asking again later", mid, provider, provider, lookup.code)
@@ -219,7 +204,7 @@ class Sender:
         (`decided` "unknown") counted as sent. `attempts` numbers the call it settles."""
         known = decided != "unknown"
         metrics.PROVIDER_CALLS.labels(channel, provider, "sent" if known else "unknown").inc()
-        FINISHED.labels("sent").inc()
+        metrics.FINISHED.labels("sent").inc()
         mid = str(row["id"])
         state = "delivered" if decided == "delivered" else "sent"
         update = self._update(row, state, now, attempts=attempts, channel=channel,
@@ -261,7 +246,7 @@ class Sender:
                 return _Done(self._update(row, "queued", now + CONTACT_RECHECK))
             return self._failed(row, now, row["attempts"], None, "no_contact", None, [])
         if consent_missing(row["category"], row):  # withdrawn since it was queued
-            FINISHED.labels("skipped").inc()
+            metrics.FINISHED.labels("skipped").inc()
             return _Done(self._update(row, "skipped", now, reason="no_consent", finished=now))
 
         template = self._templates[row["template"]]
@@ -310,7 +295,7 @@ class Sender:
                       language=language, body=body, unsure_since=unsure_since)
         settled = settle(result, attempts, self._policy, now)
         if settled.state == "sent":
-            FINISHED.labels("sent").inc()
+            metrics.FINISHED.labels("sent").inc()
             update = self._update(row, "sent", now, attempts=attempts, finished=None,
                                   provider_message_id=result.provider_message_id, sent_at=now,
                                   **common)
@@ -338,7 +323,7 @@ class Sender:
         lookup = await self._lookup(row, mobile, since, now)
         decided = recover(lookup, row["lookups"], self._max_lookups,
                           same_number=row["same_number"])
-        UNSURE.labels("sms", provider, decided).inc()
+        metrics.UNSURE.labels("sms", provider, decided).inc()
         if decided == "resend":
             return None
         mid = str(row["id"])
@@ -366,7 +351,7 @@ class Sender:
         return result
 
     def _failed(self, row, now, attempts, channel, reason, code, tries, **extra) -> _Done:
-        FINISHED.labels("failed").inc()
+        metrics.FINISHED.labels("failed").inc()
         update = self._update(row, "failed", now, attempts=attempts, channel=channel,
                               reason=reason, error_code=code, finished=now, **extra)
         event = NotificationFailed(
