@@ -24,6 +24,8 @@ _MODELS: tuple[type[Event], ...] = (
     points_v1.PointsExpiringSoon,
     points_v1.PointsForfeited,
     points_v1.PointsForfeitureReturned,
+    points_v1.PointsGoodwillAwarded,
+    points_v1.PointsSpendingProfiled,
     accounts_v1.MemberEnrolled,
     accounts_v1.MemberUpdated,
     accounts_v1.MemberClosed,
@@ -35,9 +37,17 @@ _MODELS: tuple[type[Event], ...] = (
     rewards_v1.RedemptionRejected,
     rewards_v1.RedemptionCancelled,
     rewards_v1.RedemptionRefundRequested,
+    rewards_v1.CatalogueEntryChanged,
+    rewards_v1.SalonChanged,
+    rewards_v1.SalonInvited,
+    rewards_v1.SalonRsvpChanged,
+    rewards_v1.SalonReminderDue,
+    rewards_v1.SalonAttended,
+    rewards_v1.OffersRecommended,
     notifications_v1.NotificationSent,
     notifications_v1.NotificationDelivered,
     notifications_v1.NotificationFailed,
+    notifications_v1.NotificationOptOutReceived,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {model.ce_type: model for model in _MODELS}

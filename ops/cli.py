@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import dead_letters, members, partners, reconcile, refunds, reseal, sagas
+from . import catalogue, dead_letters, members, partners, reconcile, refunds, reseal, sagas
 from .target import from_environment
 
 app = typer.Typer(name="loyalty-ops", no_args_is_help=True, add_completion=False,
@@ -43,3 +43,4 @@ app.command("reconcile")(reconcile.reconcile)
 app.add_typer(partners.app, name="partners")
 app.add_typer(members.app, name="members")
 app.add_typer(reseal.app, name="reseal")
+app.add_typer(catalogue.app, name="catalogue")

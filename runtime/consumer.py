@@ -8,20 +8,30 @@
 3. Return; the subscriber then commits the offsets. A crash before that means redelivery,
    which the inbox absorbs.
 
+A subscription without the inbox (`inbox=False`) leaves deduplication to the handler's
+business keys: every fact its events carry has one (a card transaction's id, a refund's id),
+recorded with what it wrote, so a redelivered or re-sent event finds it and changes and
+emits nothing (what it emitted the first time had deterministic ids). The handler returns
+the keys of the events it found already applied (counted as duplicates), and must not
+reject. Dead letters are still claimed in the inbox: they are written afresh each time
+(their headers say when), so a redelivered bad record would be parked twice.
+
 If the handler fails on the batch for a reason that is not transient, the batch is replayed
 event by event (each in a savepoint) so that only the events that fail are dead-lettered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError
 from pydantic import ValidationError
 
 from contracts.base import Event
@@ -48,8 +58,9 @@ class Inbound(Generic[E]):
 
 
 #: A service's batch handler: runs in the batch's unit of work on the fresh events; it emits
-#: what they cause and rejects (dead-letters) what can never succeed.
-Handler = Callable[[UnitOfWork, list[Inbound]], Awaitable[None]]
+#: what they cause and rejects (dead-letters) what can never succeed. Subscribed without the
+#: inbox, it returns the inbox keys of the events it found already applied.
+Handler = Callable[[UnitOfWork, list[Inbound]], Awaitable[Collection[str] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,7 @@ class BatchProcessor:
         handler: Handler,
         models: Mapping[str, type[Event]],
         ignored_types: frozenset[str] = frozenset(),
+        inbox: bool = True,
     ) -> None:
         self.service = service
         self.topic = topic
@@ -96,6 +108,7 @@ class BatchProcessor:
         self._handler = handler
         self._models = dict(models)
         self._ignored = ignored_types
+        self._inbox = inbox
         #: Called after each database commit, before the offsets are committed (tests).
         self.after_commit: list[Callable[[BatchReport], Any]] = []
 
@@ -107,6 +120,7 @@ class BatchProcessor:
         # owner now (which reads them from the last committed offset).
         assigned = message.consumer.assignment()
         records = [r for r in records if TopicPartition(r.topic, r.partition) in assigned]
+        records = await _not_rewound(message.consumer, records)
         if not records:
             return BatchReport(0, 0, 0, 0)
         report = await self.process(records)
@@ -175,47 +189,67 @@ class BatchProcessor:
         async with unit_of_work(self._pool, service=self.service, topic=self.topic,
                                 group=self.group) as uow:
             decoded, dead = batch.events, batch.dead
-            fresh_ids = await inbox.claim(uow.conn, [*decoded, *dead], self.topic)
-            fresh = [inbound for key, inbound in decoded.items() if key in fresh_ids]
+            fresh_ids = await inbox.claim(uow.conn, [*decoded, *dead] if self._inbox
+                                          else list(dead), self.topic)
+            fresh = [inbound for key, inbound in decoded.items()
+                     if key in fresh_ids or not self._inbox]
             letters = [letter for key, letter in dead.items() if key in fresh_ids]
             for letter in letters:
                 uow.dead_letter(letter.record, letter.reason, letter.error)
-            failed = await self._handle(uow, fresh)
+            failed, applied_before = await self._handle(uow, fresh)
             rejected = len(uow.rejected)
             return BatchReport(
-                applied=len(fresh) - rejected - failed,
-                duplicates=len(decoded) + len(dead) - len(fresh_ids) + batch.duplicates,
+                applied=len(fresh) - rejected - failed - applied_before,
+                duplicates=(len(decoded) + len(dead) - len(fresh) - len(letters)
+                            + applied_before + batch.duplicates),
                 ignored=batch.ignored,
                 dead_lettered=len(letters) + rejected + failed,
             )
 
-    async def _handle(self, uow: UnitOfWork, fresh: list[Inbound]) -> int:
+    async def _handle(self, uow: UnitOfWork, fresh: list[Inbound]) -> tuple[int, int]:
         """Run the handler on the batch; if it fails, event by event. Returns how many
-        events failed alone (dead-lettered as handler errors)."""
+        events failed alone (dead-lettered as handler errors), and how many the handler
+        found already applied (without the inbox)."""
         if not fresh:
-            return 0
+            return 0, 0
         try:
             async with uow.savepoint():  # a failure leaves the inbox claim
-                await self._handler(uow, fresh)
-            return 0
+                return 0, len(await self._handler(uow, fresh) or ())
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.warning("batch of %d failed (%r); isolating the failing events",
                         len(fresh), exc)
-        failed = 0
+        failed = applied_before = 0
         for inbound in fresh:
             try:
                 async with uow.savepoint():
-                    await self._handler(uow, [inbound])
+                    applied_before += len(await self._handler(uow, [inbound]) or ())
             except Exception as exc:
                 if is_transient(exc):
                     raise
+                if not self._inbox and not await inbox.claim(
+                        uow.conn, [inbound.envelope.id], self.topic):
+                    applied_before += 1  # failed and dead-lettered when first delivered
+                    continue
                 log.exception("event %s failed; dead-lettering it", inbound.envelope.id)
                 uow.dead_letter(inbound.record, f"{type(exc).__name__}: {exc}"[:1000],
                                 "handler_error")
                 failed += 1
-        return failed
+        return failed, applied_before
+
+
+async def _not_rewound(consumer: Any, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+    """The records still ahead of their partition's position. A rebalance that came between
+    this batch's fetch and its turn at the gate (runtime/kafka.py `RebalanceGate`) may have
+    given a partition back to this consumer rewound to its committed offset: its records
+    from there on come again with the next fetch, and are applied then, not twice."""
+    positions: dict[TopicPartition, int] = {}
+    for tp in {TopicPartition(r.topic, r.partition) for r in records}:
+        with contextlib.suppress(IllegalStateError):  # taken away meanwhile: not ours
+            positions[tp] = await consumer.position(tp)
+    return [r for r in records
+            if r.offset < positions.get(TopicPartition(r.topic, r.partition), -1)]
 
 
 def record_key(record: ConsumerRecord) -> str:

@@ -46,9 +46,10 @@ INBOX_PRUNED = Counter(
     "loyalty_inbox_pruned_total", "Inbox ids deleted after the retention period."
 )
 OUTBOX_PUBLISHED = Counter(
-    "loyalty_outbox_published_total", "Outbox rows published to Kafka.", ["topic"]
+    "loyalty_outbox_published_total", "Outbox records published to Kafka.", ["topic"]
 )
-OUTBOX_BACKLOG = Gauge("loyalty_outbox_backlog_rows", "Outbox rows not yet published.")
+OUTBOX_BACKLOG = Gauge("loyalty_outbox_backlog_rows",
+                       "Outbox records not yet published (a row holds a transaction's).")
 OUTBOX_OLDEST_AGE = Gauge(
     "loyalty_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row."
 )
@@ -57,8 +58,8 @@ RELAY_ACTIVE = Gauge(
 )
 OUTBOX_ALREADY_PUBLISHED = Counter(
     "loyalty_outbox_already_published_total",
-    "Outbox rows found on their topic when a relay took over (a predecessor published them"
-    " and died before deleting them): deleted, not sent again.",
+    "Outbox records found on their topic when a relay took over (a predecessor published"
+    " them and died before deleting their row): not sent again.",
 )
 DEAD_LETTERS = Counter(
     "loyalty_dead_letters_total",

@@ -1,45 +1,41 @@
 """Writing outgoing records to the outbox, in the caller's transaction (only the unit of
-work calls this: runtime/unit_of_work.py): by their own statement (`write`), or inside the
-caller's save statement (`with_rows`), which spares a round trip on a hot path."""
+work calls this: runtime/unit_of_work.py), and waking the process's relay once they are
+committed.
 
-from collections.abc import Iterable, Sequence
+A statement's records go in ONE row, in order, as parallel arrays (runtime/sql/0005): by
+their own statement (`write`), or inside the caller's save statement (`with_rows`), which
+spares a round trip on a hot path. `committed(service)` after the commit wakes this
+process's relay of the service (`wake_up`), which then publishes at once instead of at its
+next poll; rows written by other processes wait for that poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 
 import asyncpg
 
 from contracts.envelope import EncodedEvent
 
-_COLUMNS = ("topic", "key", "value", "header_names", "header_values")
-#: Up to this many rows go in one INSERT (one round trip, a cached prepared statement); more
-#: go by COPY, which costs a few round trips but scales with any batch.
-_INSERT_AT_MOST = 64
-# Headers travel as one text[] of names and one bytea[] of values per row; unnest cannot
-# take an array of arrays, so each row's headers are split again from flat arrays by count.
 _INSERT = """
-INSERT INTO outbox (topic, key, value, header_names, header_values)
-SELECT r.topic, r.key, r.value,
-       (${4}::text[])[r.first:r.first + r.n - 1], (${5}::bytea[])[r.first:r.first + r.n - 1]
-FROM unnest(${1}::text[], ${2}::bytea[], ${3}::bytea[], ${6}::int[], ${7}::int[])
-     WITH ORDINALITY AS r (topic, key, value, first, n, i)
-ORDER BY r.i
+INSERT INTO outbox (records, topics, keys, payloads, header_names, header_values, header_counts)
+VALUES (cardinality(${0}::text[]), ${0}::text[], ${1}::bytea[], ${2}::bytea[], ${3}::text[],
+        ${4}::bytea[], ${5}::int[])
 """
 
 
 @cache
 def _insert(after: int) -> str:
     """The INSERT with its parameters numbered after `after` others."""
-    return _INSERT.format(*range(after, after + 8))
+    return _INSERT.format(*range(after + 1, after + 7))
 
 
 async def write(conn: asyncpg.Connection, records: Iterable[EncodedEvent]) -> int:
     records = list(records)
     if not records:
         return 0
-    if len(records) > _INSERT_AT_MOST:
-        rows = [(r.topic, r.key, r.value, [h[0] for h in r.headers], [h[1] for h in r.headers])
-                for r in records]
-        await conn.copy_records_to_table("outbox", records=rows, columns=_COLUMNS)
-        return len(rows)
     await conn.execute(_insert(0), *_arrays(records))
     return len(records)
 
@@ -62,11 +58,45 @@ def _combined(statement: str, n_args: int) -> str:
 
 
 def _arrays(records: Sequence[EncodedEvent]) -> list:
-    names, values, firsts, counts = [], [], [], []
+    names: list[str] = []
+    values: list[bytes] = []
     for r in records:
-        firsts.append(len(names) + 1)
-        counts.append(len(r.headers))
-        names.extend(h[0] for h in r.headers)
-        values.extend(h[1] for h in r.headers)
+        for name, value in r.headers:
+            names.append(name)
+            values.append(value)
     return [[r.topic for r in records], [r.key for r in records], [r.value for r in records],
-            names, values, firsts, counts]
+            names, values, [len(r.headers) for r in records]]
+
+
+def records_of(row: asyncpg.Record) -> Iterator[EncodedEvent]:
+    """The records of an outbox row (as the relay's query reads it), in order."""
+    names, values, at = row["header_names"], row["header_values"], 0
+    for topic, key, value, n in zip(row["topics"], row["keys"], row["payloads"],
+                                    row["header_counts"], strict=True):
+        yield EncodedEvent(topic=topic, key=key, value=value,
+                           headers=list(zip(names[at:at + n], values[at:at + n], strict=True)))
+        at += n
+
+
+# ---------------------------------------------------------------------- waking the relay
+
+#: Per service: the wake-up of each relay of it in this process (tests run several).
+_relays: dict[str, set[asyncio.Event]] = {}
+
+
+def wake_up(service: str) -> asyncio.Event:
+    """A relay's wake-up, set whenever this process commits outbox rows of `service`; the
+    relay clears it before it reads the outbox. `forget` it when the relay stops."""
+    event = asyncio.Event()
+    _relays.setdefault(service, set()).add(event)
+    return event
+
+
+def forget(service: str, event: asyncio.Event) -> None:
+    _relays.get(service, set()).discard(event)
+
+
+def committed(service: str) -> None:
+    """Rows of `service` were committed: its relays in this process publish them now."""
+    for event in _relays.get(service, ()):
+        event.set()

@@ -100,15 +100,16 @@ class Service:
         return unit_of_work(self.pool, service=self.name)
 
     def subscribe(self, topic: str, handler: Handler, *, consumes: Iterable[type[Event]],
-                  consumers: int = 1,
+                  consumers: int = 1, inbox: bool = True,
                   processor: Callable[..., BatchProcessor] = BatchProcessor) -> BatchProcessor:
         """Consume the contract topic `topic` in batches with `handler`, which applies the
         event types `consumes`. The other types the contracts put on the topic are skipped;
         a type no contract knows is dead-lettered. `consumers` subscribers of the group in
         this process share the partitions (one decodes while another waits for the
         database). `processor` makes the batch processor: a subclass decodes another wire
-        format on a topic no contract names (adapters/fineract). The processor is returned
-        for tests to watch its commits."""
+        format on a topic no contract names (adapters/fineract). `inbox=False`: the handler
+        deduplicates by business key instead (runtime/consumer.py). The processor is
+        returned for tests to watch its commits."""
         models = {model.ce_type: model for model in consumes}
         on_topic = models_on(topic)
         if strays := set(models) - set(on_topic):
@@ -116,7 +117,7 @@ class Service:
         self._topics |= {topic, dead_letter_topic(topic, self.name)}
         processor = processor(service=self.name, topic=topic, group=self.name,
                               pool=LazyPool(self), handler=handler, models=models,
-                              ignored_types=frozenset(on_topic) - set(models))
+                              ignored_types=frozenset(on_topic) - set(models), inbox=inbox)
         TRANSIENT_RETRIES.labels(f"{self.name}:{topic}")  # at 0 until the first retry
 
         s = self.settings

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     batch_timeout_ms: int = Field(default=100, ge=1)
     db_pool_max: int = Field(default=10, ge=2)
     #: How often the outbox relay looks for rows to publish (it drains full batches at once):
-    #: the most an event waits in the outbox, and an idle query this often.
+    #: the most an event written by another process waits in the outbox (this process's
+    #: commits wake the relay at once), and an idle query this often.
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     relay_batch_size: int = Field(default=2_000, ge=1)
     topic_partitions: int = Field(default=6, ge=1)

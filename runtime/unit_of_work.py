@@ -16,6 +16,8 @@ transaction block: its one statement commits on its own).
 always gives the same id, so reprocessing publishes nothing new downstream), the service's
 CloudEvents source, the member as subject, and the cause's trace. `dead_letter` parks a
 record that can never succeed on `<topic>.dlq.<group>` with the full set of `dlq_*` headers.
+Once a unit that wrote outbox rows has committed, this process's relay is woken to publish
+them at once (runtime/outbox.py `committed`).
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class UnitOfWork:
         #: What it emitted and the dead-letter topics it wrote to: counted once committed.
         self.emitted: list[Event] = []
         self.dead_lettered: list[str] = []
+        #: Records written to the outbox so far (its relay is woken at commit if any).
+        self.written = 0
 
     # ------------------------------------------------------------------ what it causes
 
@@ -167,13 +171,14 @@ class UnitOfWork:
     async def savepoint(self) -> AsyncIterator[UnitOfWork]:
         """A nested transaction: if it fails, what it emitted goes with it."""
         out, counts, rejected = list(self._out), self._per_cause.copy(), set(self.rejected)
-        marks = len(self.emitted), len(self.dead_lettered)
+        marks = len(self.emitted), len(self.dead_lettered), self.written
         try:
             async with self.conn.transaction():
                 yield self
         except BaseException:
             self._out = out  # what it wrote (`execute`, `flush`) was rolled back too
             del self.emitted[marks[0]:], self.dead_lettered[marks[1]:]
+            self.written = marks[2]
             self._per_cause, self.rejected = counts, rejected
             raise
 
@@ -181,14 +186,25 @@ class UnitOfWork:
         """Write what was emitted to the outbox (done at commit; call it earlier only to
         keep the order of writes in one statement's reach)."""
         out, self._out = self._out, []
-        return await outbox.write(self.conn, out)
+        written = await outbox.write(self.conn, out)
+        self.written += written
+        return written
 
     async def execute(self, statement: str, *args: object) -> str:
         """`statement` with what was emitted so far written to the outbox by the same
         statement (a round trip fewer than `flush` at commit): emit, then save."""
         out, self._out = self._out, []
         query, values = outbox.with_rows(statement, args, out)
-        return await self.conn.execute(query, *values)
+        status = await self.conn.execute(query, *values)
+        self.written += len(out)
+        return status
+
+    def committed(self) -> None:
+        """Count what was emitted, and have this process's relay publish what was written
+        at once (no poll interval on the hot path)."""
+        if self.written:
+            outbox.committed(self.service)
+        metrics.committed(self.emitted, self.dead_lettered)
 
 
 @asynccontextmanager
@@ -221,7 +237,7 @@ async def unit_of_work(pool: asyncpg.Pool, *, service: str, topic: str | None = 
             uow = UnitOfWork(conn, service=service, topic=topic, group=group)
             yield uow
             await uow.flush()
-        metrics.committed(uow.emitted, uow.dead_lettered)
+        uow.committed()
 
 
 @asynccontextmanager
@@ -233,4 +249,4 @@ async def one_statement(conn: asyncpg.Connection, *, service: str) -> AsyncItera
     yield uow
     if uow.pending:
         raise RuntimeError("one_statement: what was emitted goes out with execute()")
-    metrics.committed(uow.emitted, uow.dead_lettered)
+    uow.committed()

@@ -4,7 +4,9 @@
 Weights are shares of transaction count (they sum to about 100); `median_cny` and `sigma`
 parameterise a lognormal ticket size; `round_to` makes ATM and top-up amounts round.
 Excluded categories (cash, quasi-cash, transfers, gambling, government, charity, rent) come
-at low but realistic rates so that every rule of the programme gets exercised.
+at low but realistic rates so that every rule of the programme gets exercised; utilities,
+universities and hospitals, listed with the earning ones, are excluded by the programme too
+(services/points/programme.toml).
 """
 
 from __future__ import annotations

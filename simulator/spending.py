@@ -1,6 +1,7 @@
-"""Card spend: purchases over a weighted MCC mix, refunds, and the delivery faults of a
-real feed (refunds that overtake their purchase, duplicate deliveries). Pure: all draws
-come from the `rng` given.
+"""Card spend: purchases over a weighted MCC mix, the channel each was paid through (the
+card itself, or a third-party payment institution it is bound to), refunds, and the
+delivery faults of a real feed (refunds that overtake their purchase, duplicate
+deliveries). Pure: all draws come from the `rng` given.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class SpendingProfile:
     early_refund_rate: float = 0.005  # of refunds: delivered before their purchase
     duplicate_rate: float = 0.01  # of card records: delivered twice, same ce_id
     abroad_rate: float = 0.03  # of purchases
+    # Of domestic purchases at refundable merchants (not cash, transfers, taxes...): paid
+    # through a third-party payment institution the card is bound to, by their shares.
+    third_party_rate: float = 0.3
+    third_party_shares: tuple[tuple[str, float], ...] = (("alipay", 0.55), ("wechat_pay", 0.45))
     home_city_rate: float = 0.85  # of domestic in-store purchases
     refund_delay_s: tuple[float, float] = (300.0, 6 * 3600.0)
 
@@ -62,6 +67,7 @@ class CardSpending:
         self, customer: Customer, at: datetime, transaction_id: str
     ) -> tuple[CardTransactionPosted, Category]:
         rng = self.rng
+        channel = "card"
         if rng.random() < self.profile.abroad_rate:
             di = _pick(rng, _DESTINATION_CUM)
             destination = DESTINATIONS[di]
@@ -85,6 +91,9 @@ class CardSpending:
             merchant = self._domestic[ci, bi, city]
             amount = cny = _ticket(rng, category, customer)
             currency = "CNY"
+            if category.refundable and rng.random() < self.profile.third_party_rate:
+                names, shares = zip(*self.profile.third_party_shares, strict=True)
+                channel = rng.choices(names, shares)[0]
         event = CardTransactionPosted.model_construct(
             transaction_id=transaction_id,
             customer_id=customer.customer_id,
@@ -95,6 +104,7 @@ class CardSpending:
             settlement_amount=cny,
             settlement_currency="CNY",
             posted_at=at,
+            channel=channel,
         )
         return event, category
 

@@ -27,6 +27,8 @@ PersonName = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 ChinaMobile = Annotated[str, StringConstraints(pattern=r"^\+861[3-9][0-9]{9}$")]
 #: WeChat Official Account openid: "o" followed by 27 URL-safe characters.
 WechatOpenid = Annotated[str, StringConstraints(pattern=r"^o[A-Za-z0-9_-]{27}$")]
+#: A payment channel: lower-case letters, digits and underscores, e.g. card, alipay.
+PaymentChannel = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 #: Opaque card reference from the card vault. It must hold a non-digit, so a PAN (all
 #: digits) can never pass as a token.
 CardToken = Annotated[
@@ -127,6 +129,13 @@ class CardTransactionPosted(Event):
     settlement_amount: PositiveCnyAmount = Field(description="Amount debited, in CNY.")
     settlement_currency: Literal["CNY"]
     posted_at: Timestamp
+    # Revision 2: optional, so revision 1 records (and core banking before it) stay valid.
+    channel: PaymentChannel | None = Field(
+        default=None,
+        description="How the card was used, when core banking knows: `card` (the card"
+                    " itself, in store or online), or the payment institution it was bound"
+                    " to, e.g. `alipay`, `wechat_pay` (third-party payment, over NetsUnion)."
+                    " Earning rules may treat channels differently.")
 
 
 class CardTransactionRefunded(Event):

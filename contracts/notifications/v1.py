@@ -4,6 +4,10 @@ One message is one (causing event, template) pair, identified by `message_id`. I
 once (`notification.sent`), then possibly confirmed by the provider's delivery receipt
 (`notification.delivered`) or given up (`notification.failed`, before or after sending).
 These events never carry a phone number or a WeChat openid: at most a masked number.
+
+A member who asks to hear no more marketing (a stop keyword replied to an SMS, or unfollowing
+the WeChat Official Account) is announced once per reply (`notification.opt-out-received`);
+accounts withdraws the marketing consent.
 """
 
 from typing import Annotated, ClassVar, Literal
@@ -70,3 +74,20 @@ class NotificationFailed(_NotificationEvent):
     error_code: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="The provider's code, e.g. isv.MOBILE_NUMBER_ILLEGAL.")
     failed_at: Timestamp
+
+
+class NotificationOptOutReceived(Event):
+    """The member asked for no more marketing: replied a stop keyword to an SMS, or
+    unfollowed the WeChat Official Account. Notifications already sends them no marketing;
+    accounts withdraws the marketing consent. One per reply."""
+
+    topic: ClassVar[str] = topics.NOTIFICATIONS_V1
+    ce_type: ClassVar[str] = "notification.opt-out-received"
+
+    member_id: MemberId
+    channel: Channel
+    provider: Provider
+    via: Literal["sms_reply", "wechat_unsubscribe"]
+    keyword: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, description="The stop keyword replied, as matched (SMS only).")
+    received_at: Timestamp = Field(description="When the provider received the reply.")

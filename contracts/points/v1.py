@@ -4,11 +4,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import Field, StringConstraints, WithJsonSchema
 
 from .. import topics
 from ..base import Event, EventPart
 from ..fields import PLAIN_DECIMAL, CnyAmount, Identifier, MemberId, Timestamp
+from ..industries import Industry
 from ..tiers import Tier
 
 Points = Annotated[int, Field(gt=0)]
@@ -143,3 +144,47 @@ class PointsForfeitureReturned(_PointsEvent):
     reference: Identifier = Field(
         description="The late fact: a refund id, or a re-rating's `<transaction id>/rerated-<n>`.")
     returned_at: Timestamp = Field(description="As of the closure, as the forfeiture.")
+
+
+class PointsGoodwillAwarded(_PointsEvent):
+    """Points given by staff to make up for a complaint: a transfer from the programme's
+    goodwill account. An award above the configured size was approved by a second staff
+    member first (who, and when, stay in the points service's audit)."""
+
+    ce_type: ClassVar[str] = "points.goodwill-awarded"
+
+    award_id: Identifier
+    complaint_reference: Identifier = Field(description="The complaint the award settles.")
+    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")] = Field(
+        description="One of the programme's configured reason codes, e.g. service_failure.")
+    points: Points
+    balance_after: int = Field(description="The member's balance after the award.")
+    expires_on: date
+    awarded_at: Timestamp = Field(description="When it was applied (approved, if it waited).")
+
+
+class IndustrySpend(EventPart):
+    """What a member spent in one of the catalogue's industries (contracts/industries.py):
+    a count and a total, never the purchases themselves."""
+
+    industry: Industry
+    purchases: Annotated[int, Field(gt=0)]
+    spend_cny: CnyAmount
+
+
+class PointsSpendingProfiled(_PointsEvent):
+    """A member's spending by industry over the days before the month began, published
+    once per member active in them and month (the monthly job), for offers that fit. Only
+    counts and totals by industry and the city most of the purchases were made in."""
+
+    ce_type: ClassVar[str] = "points.spending-profiled"
+
+    month: Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = Field(
+        description="The month profiled for (Asia/Shanghai), e.g. 2027-03.")
+    days: Annotated[int, Field(ge=1, le=366)] = Field(
+        description="The days counted: those before the month's first day.")
+    industries: list[IndustrySpend] = Field(
+        description="Industries with purchases, most purchases first; may be empty.")
+    city: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Where the member made most of their purchases, if known.")
+    profiled_at: Timestamp

@@ -1,7 +1,8 @@
 """HTTP for the bank's app (member profile, tier with benefits and what the next tier needs,
 tier history: the timeline as all the facts decide it) and for staff (the audited tier
-override, handlers/tier_override.py; member lookup by mobile number). Reads answer from the
-tables (sql/); the override runs in a unit of work of its own.
+override, handlers/tier_override.py; member lookup by mobile number; the preview of the
+next tier review, handlers/reviews.py). Reads answer from the tables (sql/); the override
+runs in a unit of work of its own.
 
 Authentication (runtime/auth.py), checked before a body is read: the app routes need the
 member's token, and a member asking for another member's id gets the same 404 as for an
@@ -15,7 +16,7 @@ only ever returned masked.
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -34,7 +35,7 @@ from runtime.unit_of_work import UnitOfWork
 from .domain.approvals import needs_second_approver
 from .domain.programme import TierProgramme
 from .domain.tiers import months_below
-from .handlers import staff_changes, tier_override, utc_now
+from .handlers import reviews, staff_changes, tier_override, utc_now
 from .handlers.tier_override import Outcome, UnknownMember
 from .personal import open_personal, sealing_context
 from .sql import members as members_sql
@@ -169,6 +170,43 @@ class StaffChanges(BaseModel):
 class ApprovedChange(BaseModel):
     change: StaffChange
     outcome: OverrideResponse
+
+
+class ReviewMove(BaseModel):
+    """A member the next review would move, and why."""
+
+    member_id: str
+    old_tier: Tier
+    new_tier: Tier
+    reason: Literal["assets_qualified", "assets_below"]
+    effective_date: date
+    assets: Decimal = Field(description="Compared with the thresholds: the window's average"
+                            " daily assets (yearly), the newest month's (monthly)")
+    months: list[str] = Field(description="The months that decide: the window's months"
+                              " present (yearly), the run of months below (monthly)")
+    complete: bool = Field(description="Whether every month of the window is in")
+    assumed_month: str | None = Field(
+        description="Monthly cadence: the next month, assumed like the newest")
+    override_until: date | None = Field(
+        description="An override in force: the member keeps its tier until then")
+
+
+class TierChangeCount(BaseModel):
+    old_tier: Tier
+    new_tier: Tier
+    members: int
+
+
+class ReviewPreview(BaseModel):
+    cadence: Literal["monthly", "yearly"]
+    review_date: date | None = Field(description="The next review (yearly cadence)")
+    kind: Literal["assessment", "adjustment"] | None
+    runs_on: date | None = Field(description="When the job runs it")
+    members: int = Field(description="Active members looked at")
+    moving: int
+    by_change: list[TierChangeCount]
+    moves: list[ReviewMove] = Field(description="By member id, after `after`")
+    next_after: str | None = Field(description="`after` of the next page; None: the last")
 
 
 class LookupRequest(BaseModel):
@@ -310,6 +348,32 @@ def routes(programme: TierProgramme, sealer: Sealer, hash_key: bytes, members: M
         except LookupError:
             raise HTTPException(404, "no override in force") from None
         return _override_response(member_id, outcome, None, staff_id)
+
+    @staff_router.get("/staff/tier-reviews/next", response_model=ReviewPreview,
+                      tags=["staff"])
+    async def review_preview(
+            _who: StaffMember,
+            after: Annotated[str, Query(max_length=40)] = "",
+            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ReviewPreview:
+        """Who the next tier review would move, and why, before it runs (read-only):
+        counts over every active member, the moves listed by member id from `after`."""
+        found = await reviews.preview(pool, programme, programme.day_of(utc_now()), after,
+                                      limit)
+        review, rule = found.review, programme.review
+        return ReviewPreview(
+            cadence=rule.cadence, review_date=review and review.on,
+            kind=review and review.kind,
+            runs_on=review and review.on + timedelta(days=rule.run_after_days),
+            members=found.members, moving=sum(found.counts.values()),
+            by_change=[TierChangeCount(old_tier=old, new_tier=new, members=n)
+                       for (old, new), n in sorted(found.counts.items())],
+            moves=[ReviewMove(member_id=m, old_tier=move.old_tier, new_tier=move.new_tier,
+                              reason=move.reason, effective_date=move.effective_date,
+                              assets=move.assets, months=list(move.months),
+                              complete=move.complete, assumed_month=move.assumed_month,
+                              override_until=override and override.until)
+                   for m, move, override in found.moves],
+            next_after=found.next_after)
 
     @staff_router.post("/staff/members/lookup", response_model=LookupResponse, tags=["staff"])
     async def lookup(body: LookupRequest, _who: StaffMember) -> LookupResponse:

@@ -43,6 +43,8 @@ class AccountsSettings(AuthSettings):
     tier_override_approval_above_steps: int = Field(default=1, ge=0, le=3)
     #: How often ended tier overrides are looked for (they also end on the next snapshot).
     override_check_seconds: float = Field(default=60.0, gt=0)
+    #: How often the tier review job looks for a review due (yearly cadence, tiers.toml).
+    tier_review_check_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("pii_key", "pii_hash_key", "retired_pii_keys")
     @classmethod

@@ -62,6 +62,12 @@ RECEIPT_LOOKUPS = Counter(
     "Sent SMS without a delivery receipt looked up at their provider, by outcome: delivered,"
     " failed (settled as the receipt would have), later (no answer yet), gave_up (no answer"
     " after the last lookup: left 'sent').", ["provider", "outcome"])
+REPLIES = Counter(
+    "loyalty_notification_replies_total",
+    "Members' replies the providers reported (SMS replies, WeChat unfollows), by provider and"
+    " outcome: opted_out (a stop, recorded), repeated (a stop recorded before), not_stop"
+    " (no stop keyword: ignored), unknown_sender (no member has that number or openid).",
+    ["provider", "outcome"])
 QUEUED = Gauge(
     "loyalty_notification_queued_messages",
     "Queued messages: due now, or held for later (quiet hours, backoff, awaited contact).",

@@ -26,16 +26,22 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from runtime.personal_data import Sealer
 from runtime.settings import Settings
 
+from .domain.opt_out import DEFAULT_KEYWORDS
 from .domain.templates import Template, parse_template
+from .domain.tier_changes import TierRule
 
 log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+#: The tier programme as shipped (services/accounts/tiers.toml); deployments point both
+#: services' TIERS_FILE at the same file.
+ACCOUNTS_TIERS_FILE = Path(__file__).parents[1] / "accounts" / "tiers.toml"
 #: Where the development sandbox listens (tools/sandbox).
 SANDBOX_URL = "http://127.0.0.1:8094"
 
 # !!! DEVELOPMENT ONLY !!! Well-known values so that `scripts/run`, the sandbox and the tests
 # work without setup. They protect nothing: anyone can read them here.
 DEV_CONTACT_KEY = base64.b64encode(b"loyalty-dev-contact-key-32bytes!").decode()
+DEV_CONTACT_HASH_KEY = base64.b64encode(b"loyalty-dev-contact-hash-32bytes").decode()
 #: The sandbox's credentials and callback secrets: the defaults of the settings below.
 SANDBOX = {
     "wechat_app_id": "wx-sandbox-app",
@@ -51,6 +57,7 @@ SANDBOX = {
 #: What to set, per setting, when it is still at its development value.
 _HINTS = {
     "contact_key": "base64 of 32 random bytes",
+    "contact_hash_key": "base64 of 32 random bytes, not the CONTACT_KEY",
     "wechat_base_url": "https://api.weixin.qq.com",
     "aliyun_base_url": "https://dysmsapi.aliyuncs.com/",
     "tencent_base_url": "https://sms.tencentcloudapi.com/",
@@ -109,12 +116,28 @@ class NotificationsSettings(Settings):
     #: Keys replaced by CONTACT_KEY, comma-separated base64: values sealed under them still
     #: open until `python -m services.notifications.reseal` has re-sealed them.
     retired_contact_keys: SecretStr | None = None
+    #: HMAC-SHA256 key of the contacts' lookup hashes (a replying number or an unfollowing
+    #: openid finds its member by them; base64 of 32 bytes); unset, the development key
+    #: (ENVIRONMENT=dev only). Changing it needs the hashes computed again: empty the
+    #: columns (UPDATE contacts SET mobile_hash = NULL, openid_hash = NULL) and restart.
+    contact_hash_key: SecretStr | None = None
+    #: A reply to an SMS that is one of these (case, width and spaces aside) withdraws the
+    #: marketing consent (domain/opt_out.py); any other reply is ignored.
+    stop_keywords: list[str] = Field(default=list(DEFAULT_KEYWORDS), min_length=1)
+
+    #: The tier programme (env TIERS_FILE): the accounts service's file, whose downgrade
+    #: rule a downgrade message states (domain/tier_changes.py; `load_tier_rule`).
+    tiers_file: Path = ACCOUNTS_TIERS_FILE
 
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     daily_cap: int = Field(default=3, ge=1)
     summary_at: time = time(20, 0)
     birthday_at: time = time(10, 0)
+    #: When festival and membership anniversary greetings go out (handlers/care_days.py).
+    care_days_at: time = time(10, 0)
+    #: Members looked at per transaction on a festival's day.
+    care_days_batch_size: int = Field(default=1000, ge=1)
 
     sender_batch_size: int = Field(default=500, ge=1)
     sender_concurrency: int = Field(default=64, ge=1)
@@ -142,7 +165,7 @@ class NotificationsSettings(Settings):
             raise ValueError("24 to 128 characters of A-Z a-z 0-9 _ -")
         return value
 
-    @field_validator("contact_key", "retired_contact_keys")
+    @field_validator("contact_key", "retired_contact_keys", "contact_hash_key")
     @classmethod
     def _keys_are_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -163,7 +186,8 @@ class NotificationsSettings(Settings):
         credentials, the development keys), or URLs that are not https to a remote host."""
         fields = ["wechat_base_url", "wechat_app_id", "wechat_app_secret",
                   "wechat_callback_token", *_PROVIDER_FIELDS[self.sms_provider]]
-        found = ["contact_key"] if self.contact_key is None else []
+        found = [name for name in ("contact_key", "contact_hash_key")
+                 if getattr(self, name) is None]
         for name in fields:
             value = getattr(self, name)
             if name.endswith("_url"):
@@ -192,6 +216,10 @@ class NotificationsSettings(Settings):
     def sealer(self) -> Sealer:
         """Seals contact data under CONTACT_KEY; opens it under that key and the retired ones."""
         return Sealer(*self.contact_keys())
+
+    def contact_hash_key_bytes(self) -> bytes:
+        key = self.contact_hash_key
+        return _key(key.get_secret_value() if key else DEV_CONTACT_HASH_KEY)
 
     def contact_keys(self) -> tuple[bytes, list[bytes]]:
         """(the current key, the retired ones)."""
@@ -228,3 +256,17 @@ def load_templates(folder: Path = TEMPLATES_DIR) -> dict[str, Template]:
         with path.open("rb") as file:
             templates[path.stem] = parse_template(path.stem, tomllib.load(file))
     return templates
+
+
+def load_tier_rule(path: Path) -> TierRule:
+    """The downgrade rule of the tier programme file (accounts validates the whole file;
+    this reads the keys a message states). A file without them stops the start."""
+    with path.open("rb") as file:
+        data = tomllib.load(file)
+    try:
+        review = data.get("review", {})
+        return TierRule(downgrade_after_months=int(data["downgrade_after_months"]),
+                        cadence=review.get("cadence", "monthly"),
+                        first_review=review.get("first_review"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: no tier downgrade rule ({exc})") from None

@@ -17,6 +17,7 @@ from contracts.points.v1 import (
     PointsExpired,
     PointsForfeited,
     PointsForfeitureReturned,
+    PointsGoodwillAwarded,
     PointsRefunded,
     PointsRerated,
     PointsReversed,
@@ -32,8 +33,8 @@ REFRESH_SECONDS = 15
 POINTS = Counter(
     "loyalty_points_total",
     "Points moved, by movement (issued, reversed, debited, refunded, expired, forfeited,"
-    " unforfeited: given back out of a forfeiture) and kind: issued points are base or bonus,"
-    " forfeitures give their reason.",
+    " unforfeited: given back out of a forfeiture) and kind: issued points are base, bonus,"
+    " rerating or goodwill (staff awards for complaints), forfeitures give their reason.",
     ["movement", "kind"],
 )
 RULES_APPLIED = Counter(
@@ -60,7 +61,7 @@ REFUNDS_PARKED_OLDEST = Gauge(
     "Age of the oldest parked refund (0 when none).",
 )
 
-for movement, kinds in (("issued", ("base", "bonus", "rerating")),
+for movement, kinds in (("issued", ("base", "bonus", "rerating", "goodwill")),
                         ("reversed", ("refund", "rerating")), ("debited", ("redemption",)),
                         ("refunded", ("cancellation",)), ("expired", ("expiry",)),
                         ("forfeited", get_args(PointsForfeited.model_fields["reason"].annotation)),
@@ -85,6 +86,11 @@ def _rerated(event: PointsRerated) -> None:
         POINTS.labels("issued", "rerating").inc(event.points_moved)
     else:
         POINTS.labels("reversed", "rerating").inc(-event.points_moved)
+
+
+@observe(PointsGoodwillAwarded)
+def _goodwill(event: PointsGoodwillAwarded) -> None:
+    POINTS.labels("issued", "goodwill").inc(event.points)
 
 
 @observe(PointsReversed)

@@ -8,9 +8,18 @@ Partners (signed requests, see auth.py and domain/signing.py):
                                            waiting for points (a debit landing later is
                                            refunded); otherwise 409 not_cancellable
     GET  /v1/redemptions                   the partner's own, newest first
+    GET  /v1/catalogue                     the partner's own catalogue entries
+    GET  /v1/catalogue/changes             changes to them after a catalogue version
 The bank's app (the member's bearer token, runtime/auth.py; another member's id is 404):
     POST /v1/app/members/{member_id}/redemption-codes
     GET  /v1/app/members/{member_id}/entitlements
+    GET  /v1/app/members/{member_id}/catalogue/offers|lounges   browse, paginated
+    GET  /v1/app/members/{member_id}/charities      whom the member may give points to
+    POST /v1/app/members/{member_id}/donations      give points (Idempotency-Key; the saga)
+    GET  /v1/app/members/{member_id}/donations?year the year's donations and their total
+Staff (an OIDC token with the catalogue role; docs/catalogue.md):
+    POST /v1/staff/catalogue/offers|lounges, PATCH .../{id}, POST .../{id}/withdraw
+    GET  /v1/staff/catalogue/changes       the audit
 Every POST of a partner needs an Idempotency-Key; errors are {"code", "message"}.
 
 The partner POSTs are `SignedCommand` routes: declared like the others (so the OpenAPI
@@ -30,34 +39,69 @@ import email.message
 import inspect
 import json
 import re
-from datetime import datetime
+from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from runtime.auth import MemberAuth, authenticated_first
+from contracts.tiers import ENROLMENT_TIER, Tier
+from runtime.auth import MemberAuth, Staff, StaffAuth, authenticated_first
 
 from .auth import SIGNED_HEADERS, PartnerAuth
+from .domain.catalogue import (
+    CatalogueError,
+    Entry,
+    LoungeEntry,
+    OfferEntry,
+    OfferFilter,
+    as_json,
+    page,
+    remaining,
+    usage_counter,
+)
 from .domain.errors import Refused, refuse
 from .domain.signing import NONCE_REUSED
+from .handlers.catalogue import Catalogue
+from .handlers.donations import Donations
 from .handlers.redemptions import Caller, Redemptions
 from .schemas import (
+    LOUNGE_ID,
+    OFFER_ID,
     Answer,
+    BrowsedLounge,
+    BrowsedOffer,
+    CatalogueChanges,
+    CatalogueChangeView,
+    CharityView,
     CodeIssued,
+    Donation,
+    DonationRequest,
+    DonationYear,
     Entitlements,
     Error,
+    LoungeChange,
+    LoungeCreate,
+    LoungePage,
     LoungeRedemptionRequest,
+    OfferChange,
+    OfferCreate,
+    OfferPage,
     OfferRedemptionRequest,
+    PartnerCatalogue,
     Redemption,
     RedemptionPage,
+    Withdrawal,
     error,
     view,
 )
+from .sql import catalogue as catalogue_sql
+from .sql import members as members_sql
 from .sql import redemptions as sql
 
 MemberIdPath = Annotated[str, Path(pattern=r"^C[0-9]{10}$")]
@@ -154,6 +198,202 @@ def router(redemptions: Redemptions, partner_auth: PartnerAuth,
 
     api.include_router(app)
     return api
+
+
+def catalogue_router(catalogue: Catalogue, redemptions: Redemptions,
+                     partner_auth: PartnerAuth, members: MemberAuth, staff: StaffAuth,
+                     catalogue_role: str) -> APIRouter:
+    """The catalogue: staff manage it, members browse it, partners read their own."""
+    api = APIRouter(prefix="/v1", responses=_ERRORS)
+    view, pool, benefits = catalogue.view, redemptions.pool, redemptions.benefits
+    CallerDep = Annotated[Caller, Depends(partner_auth)]
+    Limit = Annotated[int, Query(ge=1, le=200)]
+    After = Annotated[int, Query(ge=0, le=2**62, description="A catalogue version.")]
+    OfferIdPath = Annotated[str, Path(pattern=OFFER_ID)]
+    LoungeIdPath = Annotated[str, Path(pattern=LOUNGE_ID)]
+
+    @api.get("/catalogue", response_model=PartnerCatalogue, tags=["partners"],
+             openapi_extra=_SIGNED)
+    async def partner_catalogue(caller: CallerDep) -> PartnerCatalogue:
+        """The partner's own offers (its merchant's) and lounges (it operates), withdrawn
+        ones too, as this instance holds them (at most CATALOGUE_REFRESH_SECONDS behind)."""
+        own = view.of_partner(caller.partner.id)
+        return PartnerCatalogue(
+            version=view.version,
+            offers=[e for e in own if isinstance(e, OfferEntry)],
+            lounges=[e for e in own if isinstance(e, LoungeEntry)])
+
+    @api.get("/catalogue/changes", response_model=CatalogueChanges, tags=["partners"],
+             openapi_extra=_SIGNED)
+    async def partner_changes(caller: CallerDep, after: After = 0,
+                              limit: Limit = 100) -> CatalogueChanges:
+        """Changes to the partner's own entries after catalogue version `after`, oldest
+        first (each also published as `catalogue.entry-changed`, keyed by partner id)."""
+        rows = await catalogue_sql.changes(pool, after, limit, caller.partner.id)
+        return _changes(rows, limit, staff=False)
+
+    app = APIRouter(route_class=authenticated_first(members), tags=["app"])
+    Member = Annotated[str, Depends(members)]
+
+    @app.get("/app/members/{member_id}/catalogue/offers", response_model=OfferPage)
+    async def browse_offers(member_id: MemberIdPath, caller: Member,
+                            city: Annotated[str | None, Query(max_length=32)] = None,
+                            industry: Annotated[str | None, Query(max_length=32)] = None,
+                            tier: Tier | None = None, after: Annotated[
+                                str | None, Query(max_length=64)] = None,
+                            limit: Annotated[int, Query(ge=1, le=100)] = 20) -> OfferPage:
+        """Offers open today, by id: in `city` (or redeemable everywhere), of `industry`,
+        open to `tier` (default: the member's own). Each with what the member has left
+        of it this period (its `period`: day, month or year)."""
+        _own(member_id, caller)
+        today = benefits.today(datetime.now(UTC))
+        member = await members_sql.member(pool, member_id)
+        own_tier = member["tier"] if member else ENROLMENT_TIER
+        offers, next_after = page(view.browse_offers(
+            OfferFilter(city=city, industry=industry, tier=tier or own_tier), today),
+            after, limit)
+        counters = [usage_counter(o, today) for o in offers]
+        used = await catalogue_sql.used(pool, member_id, counters)
+        return OfferPage(tier=own_tier, next_after=next_after, items=[
+            BrowsedOffer(**_browsed(o), redeemable=own_tier in o.eligible_tiers,
+                         used=used.get(c, 0), remaining=remaining(o, used.get(c, 0)))
+            for o, c in zip(offers, counters, strict=True)])
+
+    @app.get("/app/members/{member_id}/catalogue/lounges", response_model=LoungePage)
+    async def browse_lounges(member_id: MemberIdPath, caller: Member,
+                             city: Annotated[str | None, Query(max_length=32)] = None,
+                             after: Annotated[str | None, Query(max_length=64)] = None,
+                             limit: Annotated[int, Query(ge=1, le=100)] = 20) -> LoungePage:
+        """Lounges open today (in `city`), by id, with the member's visits left this year."""
+        _own(member_id, caller)
+        lounges, next_after = page(view.browse_lounges(
+            city, benefits.today(datetime.now(UTC))), after, limit)
+        entitled = await redemptions.entitlements(member_id)
+        return LoungePage(tier=entitled.tier, lounge=entitled.lounge, next_after=next_after,
+                          items=[BrowsedLounge(id=x.id, airport_code=x.airport_code,
+                                               city=x.city, terminal=x.terminal, name=x.name)
+                                 for x in lounges])
+
+    staff_api = APIRouter(route_class=authenticated_first(staff), tags=["staff"])
+    Manager = Annotated[Staff, Depends(staff.requiring(catalogue_role))]
+
+    @staff_api.post("/staff/catalogue/offers", status_code=201, response_model=OfferEntry)
+    async def create_offer(body: OfferCreate, who: Manager):
+        """A new offer; from `valid_from` on (a later day schedules it) it is redeemable on
+        every instance within CATALOGUE_REFRESH_SECONDS. 409 `entry_exists`."""
+        fields = body.model_dump(exclude={"reason"})
+        entry = OfferEntry(**{**fields, "eligible_tiers": tuple(body.eligible_tiers),
+                              "cities": tuple(body.cities)})
+        return await _staff_change(catalogue.create(entry, who.id, body.reason), 201)
+
+    @staff_api.patch("/staff/catalogue/offers/{offer_id}", response_model=OfferEntry)
+    async def change_offer(offer_id: OfferIdPath, body: OfferChange, who: Manager):
+        """Change (or reschedule: `valid_from`, `valid_until`) an offer. 404 `not_found`;
+        409 `entry_withdrawn`; 422 `invalid_entry`."""
+        return await _staff_change(catalogue.change(
+            "offer", offer_id, _changed(body), who.id, body.reason))
+
+    @staff_api.post("/staff/catalogue/offers/{offer_id}/withdraw",
+                    response_model=OfferEntry)
+    async def withdraw_offer(offer_id: OfferIdPath, body: Withdrawal, who: Manager):
+        """No longer redeemable, on every instance within CATALOGUE_REFRESH_SECONDS; final."""
+        return await _staff_change(catalogue.withdraw("offer", offer_id, who.id, body.reason))
+
+    @staff_api.post("/staff/catalogue/lounges", status_code=201, response_model=LoungeEntry)
+    async def create_lounge(body: LoungeCreate, who: Manager):
+        entry = LoungeEntry(**body.model_dump(exclude={"reason"}))
+        return await _staff_change(catalogue.create(entry, who.id, body.reason), 201)
+
+    @staff_api.patch("/staff/catalogue/lounges/{lounge_id}", response_model=LoungeEntry)
+    async def change_lounge(lounge_id: LoungeIdPath, body: LoungeChange, who: Manager):
+        return await _staff_change(catalogue.change(
+            "lounge", lounge_id, _changed(body), who.id, body.reason))
+
+    @staff_api.post("/staff/catalogue/lounges/{lounge_id}/withdraw",
+                    response_model=LoungeEntry)
+    async def withdraw_lounge(lounge_id: LoungeIdPath, body: Withdrawal, who: Manager):
+        return await _staff_change(catalogue.withdraw("lounge", lounge_id, who.id,
+                                                      body.reason))
+
+    @staff_api.get("/staff/catalogue/changes", response_model=CatalogueChanges)
+    async def staff_changes(_who: Manager, after: After = 0,
+                            limit: Limit = 100,
+                            partner_id: Annotated[str | None, Query(max_length=64)] = None
+                            ) -> CatalogueChanges:
+        """The audit: who changed what when, and why; oldest first."""
+        return _changes(await catalogue_sql.changes(pool, after, limit, partner_id), limit,
+                        staff=True)
+
+    api.include_router(app)
+    api.include_router(staff_api)
+    return api
+
+
+def donations_router(donations: Donations, members: MemberAuth) -> APIRouter:
+    """Giving points: the charities, a donation, a year's donations (the member's own)."""
+    app = APIRouter(prefix="/v1", responses=_ERRORS, route_class=authenticated_first(members),
+                    tags=["app"])
+    Member = Annotated[str, Depends(members)]
+
+    @app.get("/app/members/{member_id}/charities", response_model=list[CharityView])
+    async def charities(member_id: MemberIdPath, caller: Member) -> list[CharityView]:
+        """The charity partners the member may give points to, with the points one
+        donation may be."""
+        _own(member_id, caller)
+        return donations.charity_list()
+
+    @app.post("/app/members/{member_id}/donations", status_code=201, response_model=Donation,
+              responses={202: {"model": Donation, "description": "Waiting for points"}})
+    async def donate(member_id: MemberIdPath, body: DonationRequest, caller: Member,
+                     idempotency_key: IdempotencyKey = None) -> Response:
+        """Give points to a charity: debited through the points service (never beyond the
+        balance: 422 `insufficient_points`), 201 once confirmed, 202 while waiting; a thank-
+        you message follows. Retried with the same Idempotency-Key, it donates once."""
+        _own(member_id, caller)
+        answer = await donations.donate(member_id, _required(idempotency_key), body)
+        return Response(answer.content, status_code=answer.status,
+                        media_type="application/json")
+
+    @app.get("/app/members/{member_id}/donations", response_model=DonationYear)
+    async def donations_of_year(member_id: MemberIdPath, caller: Member,
+                                year: Annotated[int | None, Query(ge=2000, le=9998)] = None
+                                ) -> DonationYear:
+        """The member's donations of a calendar year (default: this one), with the total
+        of the confirmed ones, for their statement."""
+        _own(member_id, caller)
+        return await donations.year(member_id, year or datetime.now(donations.zone).year)
+
+    return app
+
+
+async def _staff_change(change: Awaitable[Entry], status: int = 200) -> JSONResponse:
+    try:
+        entry = await change
+    except CatalogueError as exc:
+        raise HTTPException(exc.status, {"code": exc.code, "message": exc.message}) from None
+    return JSONResponse(as_json(entry), status_code=status)
+
+
+def _changed(body: BaseModel) -> dict:
+    fields = body.model_dump(exclude_unset=True, exclude={"reason"})
+    if not fields:
+        raise HTTPException(422, {"code": "invalid_entry", "message": "nothing to change"})
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+
+
+def _browsed(o: OfferEntry) -> dict:
+    return {k: v for k, v in as_json(o).items() if k in BrowsedOffer.model_fields}
+
+
+def _changes(rows: list, limit: int, *, staff: bool) -> CatalogueChanges:
+    changes = [CatalogueChangeView(
+        version=r["version"], kind=r["kind"], entry_id=r["entry_id"],
+        partner_id=r["partner_id"], change=r["change"], at=r["at"],
+        after=json.loads(r["after"]), before=r["before"] and json.loads(r["before"]),
+        staff_id=r["staff_id"] if staff else None, reason=r["reason"] if staff else None)
+        for r in rows]
+    return CatalogueChanges(changes=changes,
+                            next_after=changes[-1].version if len(rows) == limit else None)
 
 
 def _own(member_id: str, caller: str) -> None:

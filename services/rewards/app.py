@@ -6,10 +6,29 @@
         -> redemption confirmed / rejected on loyalty.rewards.v1, the waiting request's
            answer stored and NOTIFYed (settlements.py); a debit that landed after the
            redemption timed out or was cancelled -> redemption refund-requested
+    loyalty.points.v1  --(points.spending-profiled)--> Recommendations
+        (handlers/recommendations.py): up to three offers that fit the member's tier, city
+        and spending, once per member and month -> offers.recommended on loyalty.rewards.v1
     HTTP POST /v1/redemptions/lounge-visits, /offers, /{id}/cancel (api.py, signed)
         -> Redemptions (handlers/redemptions.py): load, decide (domain/), save, emit
         -> redemption requested / confirmed / cancelled on loyalty.rewards.v1
     HTTP GET /v1/redemptions..., /v1/app/... (api.py) -> reads, codes, entitlements
+    HTTP POST /v1/app/members/{id}/donations (api.py, the member's token) -> Donations
+        (handlers/donations.py): points given to a charity partner (charities.toml), a
+        redemption of its own kind -> redemption requested, then the saga as above
+    HTTP /v1/staff/catalogue/... (api.py, staff token with CATALOGUE_ROLE) -> Catalogue
+        (handlers/catalogue.py): an offer or lounge created, changed or withdrawn, audited
+        -> catalogue entry changed on loyalty.rewards.v1 (keyed by partner)
+    HTTP GET /v1/catalogue..., /v1/app/members/{id}/catalogue/... -> the catalogue's view
+    HTTP /v1/staff/salons/... (salon_routes.py, staff token with SALONS_ROLE) -> Salons
+        (handlers/salons.py): a member event scheduled, changed or cancelled, audited ->
+        salon.changed; the host's check-in with a guest's code -> salon.attended
+    HTTP /v1/app/members/{id}/salons... (the member's token) -> Salons: accept (a seat or
+        the waitlist) or decline (the first waiting promoted) -> salon.rsvp-changed
+    every SALON_JOB_SECONDS -> Salons: eligible members invited once -> salon.invited;
+        the day before, each guest who accepted -> salon.reminder-due
+    every CATALOGUE_REFRESH_SECONDS -> the view reloads what changed in the database since
+        its version (every instance: the database is the catalogue's truth)
     every 60 s -> prune (handlers/pruning.py): nonces, dead codes, old answered keys
     every few s -> TimeOuts (handlers/timeouts.py): pending past SAGA_TIMEOUT_SECONDS ->
         redemption rejected (timed_out) on loyalty.rewards.v1
@@ -28,25 +47,41 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from contracts.accounts.v1 import MemberClosed, MemberEnrolled, MemberTierChanged
-from contracts.points.v1 import PointsDebited, PointsDebitRejected, PointsRefunded
+from contracts.points.v1 import (
+    PointsDebited,
+    PointsDebitRejected,
+    PointsRefunded,
+    PointsSpendingProfiled,
+)
 from contracts.topics import MEMBERS_V1, POINTS_V1, REWARDS_V1
-from runtime.auth import MemberAuth
+from runtime.auth import MemberAuth, StaffAuth
 from runtime.service import LazyPool, Service
 
 from . import metrics
-from .api import SignedEntry, invalid, router
+from .api import SignedEntry, catalogue_router, donations_router, invalid, router
 from .auth import PartnerAuth
 from .domain.errors import Refused
-from .domain.redemptions import Lounge
+from .handlers.catalogue import Catalogue
+from .handlers.donations import Donations
 from .handlers.members import project_members
+from .handlers.points import OnPoints
 from .handlers.pruning import PRUNE_SECONDS, prune
+from .handlers.recommendations import Recommendations
 from .handlers.redemptions import Redemptions
 from .handlers.saga import SettleRedemptions
+from .handlers.salons import Salons
 from .handlers.timeouts import TimeOuts, check_every
+from .salon_routes import salons_router
 from .schemas import error
-from .settings import RewardsSettings, load_benefits, read_lounges, read_offer_rows, read_offers
+from .settings import (
+    RewardsSettings,
+    load_benefits,
+    load_charities,
+    read_lounges,
+    read_offer_rows,
+)
 from .settlements import Settlements
-from .sql.catalogue import upsert_catalogue
+from .sql.catalogue import seed
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -57,6 +92,7 @@ def build(name: str = "rewards", topic_prefix: str = "",
     private topics, to stay apart."""
     settings = settings or RewardsSettings()
     benefits = load_benefits(settings.benefits_file)  # a bad file stops the start here
+    charities = load_charities(settings.charities_file)  # so does a bad charities file
     service = Service(name, settings=settings, package_dir=PACKAGE_DIR,
                       publishes=[REWARDS_V1], topic_prefix=topic_prefix)
     #: The HTTP requests' connections, beside the runtime's pool (consumers, relay, jobs).
@@ -71,13 +107,17 @@ def build(name: str = "rewards", topic_prefix: str = "",
     service.redemptions = redemptions = Redemptions(
         service=name, pool=requests_pool, benefits=benefits, pepper=settings.pepper(),
         settlements=settlements, saga_wait=settings.saga_wait_seconds)
+    service.donations = donations = Donations(
+        service=name, pool=requests_pool, charities=charities, zone=benefits.zone,
+        settlements=settlements, saga_wait=settings.saga_wait_seconds)
 
     # Tests watch the processors' commits.
     service.members = service.subscribe(
         MEMBERS_V1, project_members, consumes=[MemberEnrolled, MemberTierChanged, MemberClosed])
     service.points = service.subscribe(
-        POINTS_V1, SettleRedemptions(settlements.channel),
-        consumes=[PointsDebited, PointsDebitRejected, PointsRefunded])
+        POINTS_V1, OnPoints(SettleRedemptions(settlements.channel),
+                            Recommendations(redemptions.catalogue, benefits.zone)),
+        consumes=[PointsDebited, PointsDebitRejected, PointsRefunded, PointsSpendingProfiled])
 
     async def open_requests_pool() -> None:
         service.requests_pool = await asyncpg.create_pool(
@@ -92,14 +132,14 @@ def build(name: str = "rewards", topic_prefix: str = "",
             await service.requests_pool.close()
             service.requests_pool = None
 
+    service.catalogue = catalogue = Catalogue(service=name, pool=LazyPool(service),
+                                              view=redemptions.catalogue)
+
     async def load_catalogue() -> None:
-        """The shipped catalogue into the database (for reports and joins) and memory."""
-        offers, lounges = read_offer_rows(), read_lounges()
+        """The demo files into a database never seeded, then the catalogue into memory."""
         async with service.pool.acquire() as conn:
-            await upsert_catalogue(conn, service.schema, offers, lounges)
-        redemptions.offers = {o.id: o for o in read_offers()}
-        redemptions.lounges = {r["lounge_id"]: Lounge(r["lounge_id"], r["name"])
-                               for r in lounges}
+            await seed(conn, service.schema, read_offer_rows(), read_lounges())
+        await catalogue.refresh()
 
     async def freeze() -> None:
         # What is alive once started (modules, app, catalogue) stays alive: leave it out of
@@ -110,6 +150,7 @@ def build(name: str = "rewards", topic_prefix: str = "",
         service.on_start(hook)
     service.on_stop(close_requests_pool)
     service.on_stop(settlements.stop)
+    service.every(settings.catalogue_refresh_seconds, catalogue.refresh, "catalogue refresh")
     service.every(PRUNE_SECONDS, lambda: prune(
         service.pool, 2 * settings.signature_tolerance_seconds), "pruning")
     #: Tests call it to time out at once.
@@ -120,8 +161,18 @@ def build(name: str = "rewards", topic_prefix: str = "",
 
     partner_auth = PartnerAuth(requests_pool, settings.sealer(),
                                settings.signature_tolerance_seconds)
-    api = router(redemptions, partner_auth, MemberAuth(settings.verifier("app")))
+    members = MemberAuth(settings.verifier("app"))
+    api = router(redemptions, partner_auth, members)
     service.http.include_router(api)
+    staff = StaffAuth(settings.verifier("staff"), id_claim=settings.staff_id_claim,
+                      roles_claim=settings.staff_roles_claim, staff_role=settings.staff_role)
+    service.http.include_router(catalogue_router(catalogue, redemptions, partner_auth, members,
+                                                 staff, settings.catalogue_role))
+    service.http.include_router(donations_router(donations, members))
+    service.salons = salons = Salons(service=name, pool=LazyPool(service))
+    service.http.include_router(salons_router(salons, members, staff, settings.salons_role))
+    service.every(settings.salon_job_seconds, salons.invite, "salon invitations")
+    service.every(settings.salon_job_seconds, salons.remind, "salon reminders")
     service.http.add_middleware(SignedEntry, router=api)
     service.http.add_exception_handler(Refused, _refused)
     service.http.add_exception_handler(RequestValidationError, _invalid)

@@ -1,6 +1,7 @@
 """The rewards service's settings (the shared ones plus its own port, secrets and waits) and
-the files they name: the benefits (allowances and prices) and the demo catalogue of offers
-and lounges shipped beside the code."""
+the files they name: the benefits (allowances and prices), the charity partners members may
+give points to, and the demo catalogue of offers and lounges shipped beside the code (it
+seeds the database, where staff manage it: sql/catalogue.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from runtime.auth import AuthSettings
 from runtime.personal_data import Sealer
 
 from .domain.benefits import Benefits, parse_benefits
+from .domain.donations import Charity, parse_charities
 from .domain.offers import Offer
 
 log = logging.getLogger(__name__)
 BENEFITS_FILE = Path(__file__).parent / "benefits.toml"
+CHARITIES_FILE = Path(__file__).parent / "charities.toml"
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 
@@ -30,6 +33,8 @@ class RewardsSettings(AuthSettings):
     http_port: int = Field(default=8003, ge=1, le=65535)
     #: The benefits (BENEFITS_FILE): lounge allowances, prices, code life; validated at start.
     benefits_file: Path = BENEFITS_FILE
+    #: The charity partners members may give points to (CHARITIES_FILE); validated at start.
+    charities_file: Path = CHARITIES_FILE
     #: AES-256-GCM key sealing partner secrets at rest, base64 of 32 bytes
     #: (PARTNER_KEY_ENCRYPTION_KEY). Unset: a fixed development key, with a warning, in
     #: ENVIRONMENT=dev only (any other refuses to start).
@@ -51,6 +56,16 @@ class RewardsSettings(AuthSettings):
     batch_timeout_ms: int = Field(default=10, ge=1)
     #: Accepted clock difference of signed requests, either way.
     signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
+    #: The staff role that manages the catalogue (besides STAFF_ROLE, which every staff
+    #: route needs).
+    catalogue_role: str = "loyalty-catalogue"
+    #: How often an instance checks the catalogue's version, to reload what staff changed
+    #: (on any instance) since: the longest a change takes to be redeemable everywhere.
+    catalogue_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: The staff role that manages member events (salons) and checks guests in.
+    salons_role: str = "loyalty-events"
+    #: How often the salon jobs run: invitations in their window, reminders the day before.
+    salon_job_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _real_keys_outside_dev(self) -> RewardsSettings:
@@ -91,6 +106,11 @@ class RewardsSettings(AuthSettings):
 def load_benefits(path: Path) -> Benefits:
     with path.open("rb") as file:
         return parse_benefits(tomllib.load(file))
+
+
+def load_charities(path: Path) -> dict[str, Charity]:
+    with path.open("rb") as file:
+        return parse_charities(tomllib.load(file))
 
 
 def read_offer_rows(path: Path = CATALOGUE_DIR / "offers.csv") -> list[dict]:

@@ -24,7 +24,7 @@ def test_models_on_partitions_the_registry_by_topic() -> None:
             topics.NOTIFICATIONS_V1,
         )
     ]
-    assert [len(m) for m in by_topic] == [3, 1, 2, 10, 4, 2, 5, 3]
+    assert [len(m) for m in by_topic] == [3, 1, 2, 12, 4, 2, 12, 4]
     merged = {k: v for models in by_topic for k, v in models.items()}
     assert merged == EVENT_TYPES
     assert models_on("no.such.topic") == {}

@@ -21,14 +21,14 @@ SOURCE = "urn:test:producer"
 
 
 def purchase(customer: str, amount: str, mcc: str = "5411", transaction_id: str | None = None,
-             at: datetime = TUESDAY) -> EncodedEvent:
+             at: datetime = TUESDAY, channel: str | None = None) -> EncodedEvent:
     return encode(CardTransactionPosted(
         transaction_id=transaction_id or uuid.uuid4().hex, customer_id=customer,
         card_token="tok_test_0001",
         merchant=Merchant(merchant_id="M1", name="商户", mcc=mcc, city="上海", country="CN"),
         transaction_amount=Decimal(amount), transaction_currency="CNY",
-        settlement_amount=Decimal(amount), settlement_currency="CNY", posted_at=at),
-        source=SOURCE)
+        settlement_amount=Decimal(amount), settlement_currency="CNY", posted_at=at,
+        channel=channel), source=SOURCE)
 
 
 def refund(customer: str, transaction_id: str, amount: str, refund_id: str | None = None,

@@ -34,7 +34,7 @@ from tests.tokens import member_headers, staff_headers
 pytestmark = pytest.mark.integration
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "30"))
 #: At least the operations of the service with the most (they repeat for the others).
-OPERATIONS_PER_SERVICE = 16
+OPERATIONS_PER_SERVICE = 30
 BUILDS = {"accounts": accounts_build, "points": points_build, "rewards": rewards_build,
           "notifications": notifications_build}
 #: Routes an OpenAPI document leaves out, and some that exist nowhere.
@@ -80,8 +80,8 @@ AUTHS = ["none", "member", "other member", "staff", "approver", "partner", "garb
 
 def auth_for(path: str) -> st.SearchStrategy[str]:
     """Mostly the route's own kind of caller: the input then reaches past authentication."""
-    own = ("approver" if path.startswith("/staff/") else "partner"
-           if path.startswith("/v1/redemptions") else "member")
+    own = ("approver" if path.startswith(("/staff/", "/v1/staff/")) else "partner"
+           if path.startswith(("/v1/redemptions", "/v1/catalogue")) else "member")
     return st.sampled_from([own] * 10 + AUTHS)
 
 
@@ -191,7 +191,8 @@ def authenticate(auth: str, method: str, path: str, query: str, body: bytes,
     if auth == "other member":
         return member_headers(customers(1)[0])
     if auth in ("staff", "approver"):
-        roles = ["loyalty-staff"] + (["loyalty-approver"] if auth == "approver" else [])
+        roles = ["loyalty-staff"] + (["loyalty-approver", "loyalty-catalogue"]
+                                     if auth == "approver" else [])
         return staff_headers("rm-hostile", *roles)
     if auth == "partner":  # a valid signature over whatever the request is
         key_id, secret = partner

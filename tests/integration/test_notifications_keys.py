@@ -65,7 +65,7 @@ async def test_rotated_keys_open_until_resealed_and_then_all_is_under_the_new_ke
 
         # Projected by the service as it ran before the rotation: under the old key.
         async with w.service.unit_of_work() as uow:
-            await OnContacts(Sealer(OLD), w.clock)(uow, [
+            await OnContacts(Sealer(OLD), w.clock, os.urandom(32))(uow, [
                 SimpleNamespace(event=MemberContactChanged.model_validate_json(contact(m).value))
                 for m in [*before, oldest]])
             await uow.conn.execute(

@@ -94,7 +94,7 @@ async def test_names_gender_and_birth_date_are_sealed_and_greetings_still_addres
         [zh] = w.sent_to(chinese.mobile)
         assert zh["text"].startswith("【XX银行】欧阳女士，恭喜您自2026-03-01起升级为金卡会员")
         [en] = w.sent_to(english.mobile)
-        assert en["text"].startswith("【XX银行】Mr Hamilton, congratulations")
+        assert en["text"].startswith("【XX银行】Dear Mr Hamilton, congratulations")
         [neutral] = w.sent_to(unknown.mobile)
         assert neutral["text"].startswith("【XX银行】Dear customer, congratulations")
 
@@ -126,9 +126,9 @@ async def test_the_birthday_job_greets_those_born_today_once_opening_only_their_
         await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=2)
         [zh] = w.sent_to(today.mobile)
         assert zh["text"] == (
-            "【XX银行】王女士，祝您生日快乐！感谢您一直以来的信任与支持。拒收请回复R")
+            "【XX银行】王女士，祝您生日快乐！感谢您一直以来的信任与支持。回复TD或R退订")
         [en] = w.sent_to(leap.mobile)
-        assert en["text"].startswith("【XX银行】Mr Li, happy birthday!")
+        assert en["text"].startswith("【XX银行】Dear Mr Li, happy birthday!")
         assert len(w.sandbox.sent) == 2
         assert await w.count("SELECT count(*) FROM messages WHERE template = 'birthday'") == 2
 

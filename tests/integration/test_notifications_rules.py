@@ -130,7 +130,7 @@ async def test_birthday_greeting_only_with_marketing_consent_once_a_year(infra, 
         await w.until("SELECT count(*) FROM messages WHERE state = 'sent'")
         [greeting] = w.sent_to(consenting.mobile)
         assert greeting["text"] == (
-            "【XX银行】张先生，祝您生日快乐！感谢您一直以来的信任与支持。拒收请回复R")
+            "【XX银行】张先生，祝您生日快乐！感谢您一直以来的信任与支持。回复TD或R退订")
         assert w.sent_to(refusing.mobile) == []
 
 

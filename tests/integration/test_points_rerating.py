@@ -17,6 +17,7 @@ from contracts.envelope import Envelope
 from contracts.topics import POINTS_V1
 from runtime.consumer import Inbound
 from runtime.relay import wait_until_drained
+from services.points.handlers.campaigns import CurrentRules
 from services.points.handlers.card_transactions import OnCardTransactions
 from services.points.handlers.members import OnMemberEvents
 from services.points.settings import PointsSettings, load_rules
@@ -48,7 +49,9 @@ def _facts(m: list[str]) -> tuple[list, list, dict[str, int]]:
         # Three hotels (x3) and groceries; gold from March 15th, private banking from April.
         purchase(m[0], "3000.00", "7011", "T0a", _on(3, 10)),  # standard: 9000
         purchase(m[0], "3000.00", "7011", "T0b", _on(3, 20)),  # gold x3.6: 10800
-        purchase(m[0], "3000.00", "7011", "T0c", _on(3, 25)),  # bonus cut to 6200: 9200
+        # Gold's x1.2 (3600) is outside the monthly bonus cap (programme.toml
+        # monthly_bonus_counts_tier = false): its 7200 bonus is cut to 6800: 10400.
+        purchase(m[0], "3000.00", "7011", "T0c", _on(3, 25)),
         purchase(m[0], "1000.00", "5411", "T0d", _on(4, 5)),   # private x2: 2000
         # Oto fortune from February announced by mistake and undone; gold from the 15th.
         purchase(m[1], "500.00", "5812", "T1a", _on(2, 10)),   # standard dining: 1000
@@ -72,7 +75,7 @@ def _facts(m: list[str]) -> tuple[list, list, dict[str, int]]:
         tier_changed(m[3], "gold", date(2026, 3, 1)),
         tier_changed(m[3], "gold", date(2026, 3, 1), old_tier="gold"),
     ]
-    return cards, tiers, {m[0]: 31000, m[1]: 1960, m[2]: 500, m[3]: 120, m[4]: 100}
+    return cards, tiers, {m[0]: 32200, m[1]: 1960, m[2]: 500, m[3]: 120, m[4]: 100}
 
 
 async def _deliver(service, steps: list[list]) -> None:
@@ -158,7 +161,7 @@ async def test_a_tier_change_racing_a_members_first_purchase_waits_for_it(points
     """The first purchase opens the member's ledger in a transaction the tier change cannot
     see yet: it waits for that transaction, then re-rates the purchase."""
     member = customers(1)[0]
-    rules = load_rules(PointsSettings().programme_file)
+    rules = CurrentRules(load_rules(PointsSettings().programme_file))
     bought = _inbound(purchase(member, "100.00", transaction_id="T-race"), CardTransactionPosted)
     upgrade = _inbound(tier_changed(member, "gold", date(2026, 3, 1)), MemberTierChanged)
 

@@ -13,9 +13,12 @@ def test_a_with_query_gets_the_insert_as_its_first_expression():
                                    ["d", "b"], RECORDS)
     assert query.startswith("WITH outbox_rows AS (\nINSERT INTO outbox")
     assert query.endswith("\n, x AS (UPDATE a SET b = $2) UPDATE c SET d = $1")
-    assert "unnest($3::text[], $4::bytea[], $5::bytea[], $8::int[], $9::int[])" in query
+    # One row for all of the statement's records (runtime/sql/0005), its parameters after
+    # the statement's two.
+    assert "VALUES (cardinality($3::text[]), $3::text[], $4::bytea[], $5::bytea[], $6::text[]," \
+        in query and "$7::bytea[], $8::int[])" in query
     assert args == ["d", "b", ["t", "t"], [b"k1", b"k2"], [b"v1", b"v2"], ["a", "b", "c"],
-                    [b"1", b"2", b"3"], [1, 3], [2, 1]]
+                    [b"1", b"2", b"3"], [2, 1]]
 
 
 def test_a_plain_statement_and_no_records():

@@ -18,7 +18,7 @@ KEY = base64.b64encode(os.urandom(32)).decode()
 #: Each service's settings and the keys it must be given outside dev.
 KEYS = {
     AccountsSettings: {"PII_KEY": KEY, "PII_HASH_KEY": KEY},
-    NotificationsSettings: {"CONTACT_KEY": KEY},
+    NotificationsSettings: {"CONTACT_KEY": KEY, "CONTACT_HASH_KEY": KEY},
     RewardsSettings: {"PARTNER_KEY_ENCRYPTION_KEY": KEY, "CODE_PEPPER": "p" * 32},
 }
 

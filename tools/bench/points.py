@@ -1,7 +1,8 @@
 """Points accrual benchmark on the real broker and database (`scripts/bench-points`).
 
     python -m tools.bench.points [--count 200000] [--customers 20000] [--seed 1]
-                                    [--processes 2]
+                                 [--processes 2]
+                                 [--history-members 500000 --history-transfers 5000000]
 
 1. Pre-loads `count` card transactions from the core-banking simulator (realistic mix:
    categories, refunds, refunds before purchases, duplicate deliveries) on a private topic.
@@ -11,11 +12,23 @@
    group, as replicas would run) consume the same records; timed from the first record any
    of them read until the group has committed every offset (after the ledger commits) and
    the outbox is empty (every outgoing event published).
+4. With `--history-members` (and `--history-transfers`, default 10 per member): a fresh
+   schema is first loaded with that history by COPY (tools/bench/history.py: members with
+   accounts, balances, lots, purchases, redemptions and expiries; the benchmark's
+   customers among them), then step 3 runs again on it, as another consumer group of the
+   same topic; the rate is printed beside the empty-database one with their ratio (the
+   target: at least 0.80).
 
-Prints events/s for both and their ratio, and the replays: records the group read more
-than once (a batch read again after a rebalance or restart), which the inbox dropped as
-duplicates. Figures vary with the machine's load: compare the
-ratio, measured in the same run, rather than absolute numbers across runs.
+Prints events/s for each phase, the ratio end to end / raw ceiling, and the replays:
+records the group read more than once (a batch read again after a rebalance or restart),
+which the inbox dropped as duplicates. For each phase also the machine CPU per event split
+by process kind (service processes, PostgreSQL, the broker, this benchmark, interrupts,
+other work on the machine), from /proc (tools/bench/cpu.py explains the counting); the
+window runs from the first committed offset (the raw ceiling: the first record read) to
+the end, over the events committed in it. The outcomes add the blocks each table read from
+outside PostgreSQL's shared buffers per event (the schema's own) and the WAL bytes and
+full-page images per event (the whole cluster's). Figures vary with the machine's load: compare the
+ratios, measured in the same run, rather than absolute numbers across runs.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 import asyncpg
@@ -42,23 +56,31 @@ from services.points.settings import PointsSettings
 from simulator.batch import generate_batch
 from simulator.publisher import make_producer, publish
 
+from .cpu import CpuProbe, Split
+from .history import History, load_history
+
 PARTITIONS = 6
 
 
-async def preload(bootstrap: str, topic: str, count: int, customers: int, seed: int) -> int:
+async def preload(bootstrap: str, topic: str, count: int, customers: int,
+                  seed: int) -> tuple[int, frozenset[str]]:
+    """Records published, and the customers (record keys) they name."""
     batch = generate_batch(count, customers, seed)
     await ensure_topics(bootstrap, [topic], partitions=PARTITIONS)
     producer = make_producer(bootstrap)
     await producer.start()
     try:
-        return await publish(producer, (replace(r, topic=topic) for r in batch.transactions))
+        published = await publish(producer,
+                                  (replace(r, topic=topic) for r in batch.transactions))
     finally:
         await producer.stop()
+    return published, frozenset(r.key.decode() for r in batch.transactions)
 
 
 async def raw_ceiling(bootstrap: str, database_url: str, topic: str, total: int,
-                      max_records: int) -> float:
-    """Records/s: consume in batches, COPY each batch into a bare table, commit offsets."""
+                      max_records: int, probe: CpuProbe) -> tuple[float, Split]:
+    """Records/s: consume in batches, COPY each batch into a bare table, commit offsets;
+    and the CPU from the first record read to the last commit."""
     table = f"bench_raw_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(database_url)
     await conn.execute(f"CREATE TABLE {table} (key bytea, value bytea)")
@@ -66,20 +88,21 @@ async def raw_ceiling(bootstrap: str, database_url: str, topic: str, total: int,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
-    seen, started = 0, None
+    seen, started, cpu = 0, None, None
     try:
         while seen < total:
             batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
             records = [r for rs in batches.values() for r in rs]
             if not records:
                 continue
-            started = started or time.perf_counter()
+            if started is None:
+                started, cpu = time.perf_counter(), probe.sample()
             async with conn.transaction():
                 await conn.copy_records_to_table(
                     table, records=[(r.key, r.value) for r in records], columns=("key", "value"))
             await consumer.commit()
             seen += len(records)
-        return seen / (time.perf_counter() - started)
+        return seen / (time.perf_counter() - started), probe.sample() - cpu
     finally:
         await consumer.stop()
         await conn.execute(f"DROP TABLE {table}")
@@ -87,24 +110,27 @@ async def raw_ceiling(bootstrap: str, database_url: str, topic: str, total: int,
 
 
 async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
-                     processes: int) -> tuple[float, dict]:
-    """Events/s through `processes` points service processes (one consumer group), from the
-    first record any of them read until the group has committed every record and the outbox
-    is empty."""
-    schema = f"points_bench_{uuid.uuid4().hex[:8]}"
+                     processes: int, schema: str, probe: CpuProbe) -> tuple[float, dict, Split]:
+    """Events/s through `processes` points service processes (one consumer group, named
+    after `schema`), from the first record any of them read until the group has committed
+    every record and the outbox is empty; the outcomes, and the CPU per event from the
+    first committed offset on."""
     workers = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tools.bench.points", "--worker", schema, prefix,
         stdout=asyncio.subprocess.PIPE) for _ in range(processes)]
-    cpu_before = _machine_cpu()
+    pids = [w.pid for w in workers]
+    io_before, wal_before = await _io(database_url, schema)
     try:
-        total, steady = await _wait_until_consumed(bootstrap, topic, group=schema)
+        total, steady, (first, cpu_before, at_first) = await _wait_until_consumed(
+            bootstrap, topic, schema, lambda: probe.sample(pids))
         consumed = time.time()
         conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
         try:
             while await conn.fetchval("SELECT count(*) FROM outbox"):
                 await asyncio.sleep(0.05)
             finished = time.time()
-            busy = _machine_cpu(since=cpu_before)
+            split = probe.sample(pids) - cpu_before
+            io, wal = await _io(database_url, schema)
             broken = await check(conn)
         finally:
             await conn.close()
@@ -113,7 +139,6 @@ async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
             if worker.returncode is None:
                 worker.send_signal(signal.SIGTERM)
         outputs = [json.loads((await w.communicate())[0] or b"{}") for w in workers]
-    await _drop_schema(database_url, schema)
     stats = [o for o in outputs if o.get("batches")]
     elapsed = finished - min(o["first_read"] for o in stats)
     totals = {key: sum(o[key] for o in stats)
@@ -126,23 +151,41 @@ async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
     totals["elapsed_s"] = round(elapsed, 2)
     totals["relay_after_consumed_s"] = round(finished - consumed, 2)
     totals["steady_10_to_90_pct_events_s"] = round(steady)
-    totals["machine_cpu_busy"] = f"{busy:.0%}"
-    return total / elapsed, totals
+    totals["machine_cpu_busy"] = f"{split.busy_share(finished - first):.0%}"
+    totals["cpu_window_events"] = total - at_first
+    totals["wal_per_event_cluster"] = {key: round((wal[key] - wal_before[key]) / total, 2)
+                                       for key in wal}
+    totals["blocks_read_per_event"] = {
+        table: round(blocks / total, 2) for table, blocks in sorted(
+            ((t, n - io_before.get(t, 0)) for t, n in io.items()),
+            key=lambda kv: -kv[1])[:4] if blocks}
+    return total / elapsed, totals, split
 
 
-def _machine_cpu(since: tuple[int, int] | None = None):
-    """(busy, total) jiffies from /proc/stat; with `since`, the busy share in between."""
-    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    now = (sum(fields) - fields[3] - fields[4], sum(fields))  # idle and iowait are not busy
-    if since is None:
-        return now
-    return (now[0] - since[0]) / max(now[1] - since[1], 1)
+async def _io(database_url: str, schema: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Blocks each of the schema's tables (with its indexes) read from outside PostgreSQL's
+    shared buffers so far: the cost of a working set larger than the cache. And the WAL
+    written so far, bytes and full-page images (of the whole cluster: other schemas'
+    writes too), which grow when each commit dirties pages of its own in large tables."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        blocks = dict(await conn.fetch(
+            "SELECT relname, coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0)"
+            " FROM pg_statio_user_tables WHERE schemaname = $1", schema))
+        wal = dict(await conn.fetchrow("SELECT wal_bytes::bigint AS bytes, wal_fpi AS fpi"
+                                       " FROM pg_stat_wal"))
+        return blocks, wal
+    finally:
+        await conn.close()
 
 
-async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> tuple[int, float]:
+async def _wait_until_consumed(bootstrap: str, topic: str, group: str,
+                               sample: Callable[[], Split]
+                               ) -> tuple[int, float, tuple[float, Split, int]]:
     """Until the group's committed offsets reach the end of every partition. Returns the
-    number of records on the topic, and the records/s committed between 10% and 90% of them
-    (steady state: without the group's start-up rebalances and the last batches)."""
+    number of records on the topic, the records/s committed between 10% and 90% of them
+    (steady state: without the group's start-up rebalances and the last batches), and when
+    the first offsets were seen committed: the time, a CPU sample, and how many."""
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await probe.start()
@@ -153,14 +196,18 @@ async def _wait_until_consumed(bootstrap: str, topic: str, group: str) -> tuple[
         begins = await probe.beginning_offsets(partitions)
         total = sum(ends[tp] - begins[tp] for tp in partitions)
         marks: dict[float, float] = {}
+        first = None
         while True:
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
-            done = sum(committed[tp].offset - begins[tp] for tp in partitions if tp in committed)
+            done = sum(committed[tp].offset - begins[tp] for tp in partitions
+                       if tp in committed and committed[tp].offset >= 0)
+            if done and first is None:
+                first = (time.time(), sample(), done)
             for share in (0.1, 0.9):
                 if done >= share * total:
                     marks.setdefault(share, time.time())
             if done >= total:
-                return total, 0.8 * total / max(marks[0.9] - marks[0.1], 1e-3)
+                return total, 0.8 * total / max(marks[0.9] - marks[0.1], 1e-3), first
             await asyncio.sleep(0.05)
     finally:
         await admin.close()
@@ -204,26 +251,58 @@ async def worker(schema: str, prefix: str) -> None:
     print(json.dumps(stats), flush=True)
 
 
-async def main(count: int, customers: int, seed: int, processes: int) -> None:
+async def main(count: int, customers: int, seed: int, processes: int,
+               history: History | None) -> None:
     bootstrap, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
     prefix = f"bench.{uuid.uuid4().hex[:8]}."
     topic = prefix + CARD_TRANSACTIONS_V1
+    probe = await CpuProbe.find(database_url, bootstrap)
     started = time.perf_counter()
-    total = await preload(bootstrap, topic, count, customers, seed)
+    total, members = await preload(bootstrap, topic, count, customers, seed)
     print(f"pre-loaded {total} records ({count} purchases plus refunds and duplicates)"
           f" in {time.perf_counter() - started:.1f}s on {topic}")
     max_records = PointsSettings().batch_max_records
-    raw = await raw_ceiling(bootstrap, database_url, topic, total, max_records)
+    raw, raw_cpu = await raw_ceiling(bootstrap, database_url, topic, total, max_records, probe)
     print(f"raw ceiling (consume + COPY into a bare table): {raw:,.0f} records/s")
-    e2e, totals = await end_to_end(bootstrap, database_url, prefix, topic, processes)
-    print(f"points end to end, {processes} process(es) (ledger committed, events published):"
-          f" {e2e:,.0f} events/s")
+    print(f"  {Split.describe(raw_cpu.per_event(total))}")
+    empty = await _accrual(bootstrap, database_url, prefix, topic, processes, probe, raw,
+                           "empty database")
+    if history:
+        schema = f"points_bench_{uuid.uuid4().hex[:8]}"
+        history = replace(history, include=members)
+        print(f"loading a history of {history.members:,} members and {history.transfers:,}"
+              f" transfers into {schema} (the benchmark's {len(members):,} customers among"
+              " them)")
+        try:
+            await load_history(database_url, schema, history)
+        except BaseException:
+            await _drop_schema(database_url, schema)
+            raise
+        rate = await _accrual(bootstrap, database_url, prefix, topic, processes, probe, raw,
+                              "with history", schema)
+        print(f"ratio with history / empty database: {rate / empty:.2f} (target at least 0.80)")
+    await delete_topics(bootstrap, prefix)  # a broker holds every partition in memory
+
+
+async def _accrual(bootstrap: str, database_url: str, prefix: str, topic: str,
+                   processes: int, probe: CpuProbe, raw: float, label: str,
+                   schema: str | None = None) -> float:
+    """Step 3 on `schema` (a fresh one if None), printed; returns its events/s."""
+    schema = schema or f"points_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        e2e, totals, split = await end_to_end(bootstrap, database_url, prefix, topic,
+                                              processes, schema, probe)
+    finally:
+        await _drop_schema(database_url, schema)
+    print(f"points end to end, {label}, {processes} process(es) (ledger committed, events"
+          f" published): {e2e:,.0f} events/s")
+    print(f"  {Split.describe(split.per_event(totals['cpu_window_events']))}")
     print(f"  outcomes: {totals}")
     print(f"  replays: {totals['replayed']:,} records read again after a rebalance or restart;"
           f" inbox duplicates {totals['duplicates']:,} (the replays' events plus the input's"
           " own duplicate deliveries)")
-    print(f"ratio end to end / raw ceiling: {e2e / raw:.2f}")
-    await delete_topics(bootstrap, prefix)  # a broker holds every partition in memory
+    print(f"ratio end to end ({label}) / raw ceiling: {e2e / raw:.2f}")
+    return e2e
 
 
 if __name__ == "__main__":
@@ -233,9 +312,16 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--processes", type=int, default=2,
                         help="points service processes sharing the consumer group")
+    parser.add_argument("--history-members", type=int, default=0,
+                        help="also run on a schema first loaded with this many members")
+    parser.add_argument("--history-transfers", type=int, default=0,
+                        help="past transfers of that history (default: 10 per member)")
     parser.add_argument("--worker", nargs=2, metavar=("SCHEMA", "PREFIX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         asyncio.run(worker(*args.worker))
     else:
-        asyncio.run(main(args.count, args.customers, args.seed, args.processes))
+        past = (History(args.history_members,
+                        args.history_transfers or 10 * args.history_members)
+                if args.history_members else None)
+        asyncio.run(main(args.count, args.customers, args.seed, args.processes, past))

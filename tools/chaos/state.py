@@ -227,10 +227,14 @@ async def outbox_rows(world: World, database_url: str,
 
 
 async def processed(world: World, database_url: str) -> dict[str, int]:
-    """Events each service applied (its inbox: one row per event id it took)."""
+    """Events each service applied (its inbox: one row per event id it took; points'
+    purchases skip the inbox, their earnings keep the event that earned instead)."""
     conn = await asyncpg.connect(database_url)
     try:
-        return {s: await conn.fetchval(f'SELECT count(*) FROM "{world.schema(s)}".inbox')
+        return {s: await conn.fetchval(
+                    f'SELECT (SELECT count(*) FROM "{world.schema(s)}".inbox)' + (
+                        f' + (SELECT count(*) FROM "{world.schema(s)}".earnings'
+                        ' WHERE event_id IS NOT NULL)' if s == "points" else ""))
                 for s in SERVICES}
     finally:
         await conn.close()

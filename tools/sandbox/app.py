@@ -15,6 +15,10 @@
     with the token (signature, timestamp, nonce and openid in the query). A push the
     service does not take (unreachable, 5xx) is tried again `receipt_retries` times,
     `receipt_retry_delay` seconds apart, then dropped, as real providers give up.
+    POST /replies    a member's reply, pushed to the service at once (needs `receipts_to`):
+                     {"provider": "aliyun" | "tencent", "from": "+86138...", "text": "TD"}
+                     as SmsUp / the SMS reply callback, or {"provider": "wechat", "from":
+                     "<openid>"} as an unsubscribe event (signed); answers the status code
     POST /faults     inject faults: {"outage": true} (every call 503), {"rate_limit": 5}
                      (the next 5 calls are rate-limited), {"invalid_numbers": [...]},
                      {"not_following": [...]}, {"drop_receipts": true} (accepted messages
@@ -329,6 +333,14 @@ def create_app(credentials: Credentials | None = None, *, keep_messages: int = 1
         return {"outage": f.outage, "rate_limit": f.rate_limit,
                 "drop_receipts": f.drop_receipts}
 
+    @app.post("/replies")
+    async def reply(request: Request):
+        body = await request.json()
+        if reporter is None:
+            return JSONResponse({"error": "started without receipts_to"}, status_code=409)
+        return {"status": await reporter.reply(str(body.get("provider", "aliyun")),
+                                               str(body["from"]), str(body.get("text", "")))}
+
     @app.delete("/faults")
     async def clear_faults():
         state.faults = Faults()
@@ -419,7 +431,27 @@ class _Reporter:
             pushes.append(lambda m=m: self._wechat_push(m))
         return pushes
 
-    def _wechat_push(self, m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    async def reply(self, provider: str, sender: str, text: str) -> int:
+        """Push a member's reply (SmsUp, the SMS reply callback, a WeChat unsubscribe) now;
+        returns the service's status code."""
+        c, now = self._credentials, time.time()
+        mobile = sender.removeprefix("+86")
+        if provider == "wechat":
+            url, request = self._wechat_push({"to": sender}, event="unsubscribe")
+        elif provider == "tencent":
+            url, request = (f"{self._base}/tencent/sms-reply/{c.tencent_callback_secret}", {
+                "json": {"extend": "", "mobile": mobile, "nationcode": "86",
+                         "sign": "XX银行", "text": text, "time": int(now)}})
+        else:
+            url, request = (f"{self._base}/aliyun/sms-up/{c.aliyun_callback_secret}", {
+                "json": [{"phone_number": mobile, "content": text, "sign_name": "XX银行",
+                          "send_time": _china(now, "%Y-%m-%d %H:%M:%S"), "dest_code": "1234",
+                          "sequence_id": secrets.randbelow(10**10)}]})
+        async with httpx.AsyncClient(timeout=5, transport=self.transport) as client:
+            return (await client.post(url, **request)).status_code
+
+    def _wechat_push(self, m: dict[str, Any], event: str = "TEMPLATESENDJOBFINISH"
+                     ) -> tuple[str, dict[str, Any]]:
         c = self._credentials
         timestamp = str(int(time.time()))
         nonce = str(secrets.randbelow(10**10))
@@ -427,8 +459,9 @@ class _Reporter:
             [c.wechat_callback_token, timestamp, nonce])).encode()).hexdigest()
         xml = (f"<xml><ToUserName>gh_sandbox</ToUserName><FromUserName>{m['to']}"
                f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType>event"
-               "</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>"
-               f"{m['provider_message_id']}</MsgID><Status>success</Status></xml>")
+               f"</MsgType><Event>{event}</Event>"
+               + (f"<MsgID>{m['provider_message_id']}</MsgID><Status>success</Status>"
+                  if event == "TEMPLATESENDJOBFINISH" else "") + "</xml>")
         return f"{self._base}/wechat", {"content": xml, "params": {
             "signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": m["to"]}}
 

@@ -5,14 +5,17 @@ Core banking sends the whole profile on every customer event, so:
   complete, and a customer who predates the programme may first appear with an update;
 - a profile for a known member updates it; only the differences are announced;
 - a profile older than the one applied is stale and ignored (redelivery, replays);
-- closing is final: later profiles for a closed member are ignored.
+- closing is final: later profiles for a closed member are ignored;
+- a member who withdrew the marketing consent by replying to a message (an SMS stop
+  keyword, unfollowing on WeChat) keeps it withdrawn: core banking never heard of it, so
+  its profiles still carrying the consent are older news.
 
 Phone numbers and openids reach this module only as keyed hashes: equal hash, same value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -44,6 +47,8 @@ class Member:
     status: Literal["active", "closed"]
     profile: Profile | None  # None once closed (erased)
     profile_at: datetime | None
+    #: When the member withdrew the marketing consent by a reply (None: never).
+    marketing_withdrawn_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +86,10 @@ def on_profile(member: Member | None, member_id: str, profile: Profile,
         return Step("ignore", member, why_ignored="member closed")
     if member.profile_at is not None and at < member.profile_at:
         return Step("ignore", member, why_ignored="older than the profile applied")
+    if member.marketing_withdrawn_at is not None and profile.marketing:
+        profile = replace(profile, marketing=False)
     old = member.profile
-    new = Member(member_id, "active", profile, at)
+    new = Member(member_id, "active", profile, at, member.marketing_withdrawn_at)
     if old is None:  # cannot happen for an active member; treat as all new
         return Step("update", new, True, True, tuple((c, profile.consent(c)) for c in CONSENTS))
     return Step(
@@ -100,3 +107,19 @@ def on_close(member: Member | None, member_id: str, at: datetime) -> Step:
     if member is not None and member.status == "closed":
         return Step("ignore", member, why_ignored="member already closed")
     return Step("close", Member(member_id, "closed", None, at))
+
+
+def on_marketing_withdrawn(member: Member | None, member_id: str, at: datetime) -> Step:
+    """The member replied to stop marketing: the consent goes (announced as a contact
+    change) and stays gone against core-banking profiles. Already withdrawn, nothing
+    changes; unknown or closed, the reply is ignored."""
+    if member is None or member.profile is None:
+        return Step("ignore", member, why_ignored="no active member")
+    if member.marketing_withdrawn_at is not None and not member.profile.marketing:
+        return Step("ignore", member, why_ignored="marketing already withdrawn")
+    withdrawn = Member(member_id, "active", replace(member.profile, marketing=False),
+                       member.profile_at, member.marketing_withdrawn_at or at)
+    if not member.profile.marketing:  # core banking had it off: only the reply is kept
+        return Step("update", withdrawn)
+    return Step("update", withdrawn, contact_changed=True,
+                consent_changes=(("marketing", False),))

@@ -1,7 +1,7 @@
-"""The tier programme as a validated model: thresholds, the downgrade grace and each tier's
-benefits. The tiers themselves are the contracts' (contracts/tiers.py); the values live in
-`tiers.toml` (read by settings.py); a bad file stops the service at start-up instead of
-putting members in the wrong tier."""
+"""The tier programme as a validated model: thresholds, the downgrade grace, the review
+cadence (domain/reviews.py) and each tier's benefits. The tiers themselves are the
+contracts' (contracts/tiers.py); the values live in `tiers.toml` (read by settings.py); a
+bad file stops the service at start-up instead of putting members in the wrong tier."""
 
 from __future__ import annotations
 
@@ -67,9 +67,37 @@ class NextTier:
     min_assets: Decimal
 
 
+#: Review dates of the yearly cadence: (month, day) of the yearly assessment and of the
+#: half-yearly adjustment.
+ASSESSMENT, ADJUSTMENT = (1, 1), (7, 1)
+
+
+class ReviewRule(_Config):
+    """When asset changes are decided (domain/reviews.py). `monthly`: each month's snapshot
+    decides, with `downgrade_after_months` of grace. `yearly`: from `first_review` on, a
+    yearly assessment on 1 January and a half-yearly adjustment (up only) on 1 July, run
+    `run_after_days` after the date; months that take effect before it stay monthly."""
+
+    cadence: Literal["monthly", "yearly"] = "monthly"
+    first_review: date | None = None
+    run_after_days: Annotated[int, Field(ge=0, le=60)] = 10
+
+    @model_validator(mode="after")
+    def _first_review(self) -> ReviewRule:
+        if self.cadence == "monthly" and self.first_review is not None:
+            raise ValueError("first_review is for the yearly cadence only")
+        if self.cadence == "yearly" and (
+                self.first_review is None
+                or (self.first_review.month, self.first_review.day) not in (ASSESSMENT,
+                                                                            ADJUSTMENT)):
+            raise ValueError("the yearly cadence needs first_review on a 1 January or 1 July")
+        return self
+
+
 class TierProgramme(_Config):
     timezone: Annotated[str, AfterValidator(_known_zone)]
     downgrade_after_months: Annotated[int, Field(ge=1, le=12)]
+    review: ReviewRule = ReviewRule()
     tiers: dict[Tier, TierRule]
 
     _zone: ZoneInfo = PrivateAttr()

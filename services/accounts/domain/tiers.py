@@ -7,13 +7,17 @@ Two tiers are tracked per member:
 - the *effective tier*: what the member has and what other services are told. It is the
   asset tier, unless a relationship manager's override is in force.
 
-Asset rules, over every snapshot month in calendar order (however late it arrived):
+Asset rules, monthly cadence (tiers.toml `[review]`, the default), over every snapshot month
+in calendar order (however late it arrived):
 - upgrade in the first month whose assets qualify for a higher tier;
 - downgrade only when `downgrade_after_months` consecutive calendar months are all present,
   all after the month the tier was reached, and all below the tier; then to the tier the
   last of them qualifies for (several levels at once if need be). A missing month breaks
   the run: the member keeps the tier until a run is complete.
 A change decided by a month's snapshot takes effect on the first day of the next month.
+Yearly cadence: the months whose change would take effect before `first_review` are decided
+as above; from then on only the reviews that have run (`TierFacts.reviews`) change the
+asset tier, each on its date, as domain/reviews.py decides.
 Months before the enrolment count like the others: they are facts about the customer, and
 each change keeps its true date.
 
@@ -25,7 +29,7 @@ is not decided yet: the override is in force.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,6 +38,7 @@ from typing import Literal
 from contracts.tiers import ENROLMENT_TIER, Tier, rank
 
 from .programme import TierProgramme
+from .reviews import assess, run_reviews
 
 Reason = Literal["assets_qualified", "assets_below", "manual_override", "override_ended"]
 #: "YYYY-MM"; strings of this form sort like the months they name.
@@ -82,6 +87,8 @@ class TierFacts:
     #: Average daily assets by month: the first delivery of each month.
     assets: Mapping[Month, Decimal]
     overrides: Sequence[Override] = ()
+    #: The dates of the reviews that have run (yearly cadence: handlers/reviews.py).
+    reviews: Collection[date] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,7 @@ class Timeline:
 def timeline(facts: TierFacts, today: date, programme: TierProgramme) -> Timeline:
     """The member's effective tier over time: the asset changes, with the overrides on top.
     `today` (programme zone) says which overrides have run out."""
-    assets, asset_tier, asset_month = asset_changes(facts.assets, programme)
+    assets, asset_tier, asset_month = asset_changes(facts.assets, programme, facts.reviews)
     ends = {o.id: o.end(today) for o in facts.overrides}
     days = sorted({c.effective_date for c in assets}
                   | {o.starts_on for o in facts.overrides}
@@ -157,13 +164,19 @@ def timeline(facts: TierFacts, today: date, programme: TierProgramme) -> Timelin
 
 
 def asset_changes(assets: Mapping[Month, Decimal], programme: TierProgramme,
+                  reviews: Collection[date] = (),
                   ) -> tuple[list[TierChange], Tier, Month | None]:
-    """The asset tier's changes, month by month in calendar order, and where it ends (the
-    tier and the month that set it)."""
+    """The asset tier's changes in date order, and where it ends (the tier and the month
+    that set it: a review's, the last of its window): month by month, then (yearly cadence)
+    review by review among those that have run."""
     tier: Tier = ENROLMENT_TIER
     reached: Month | None = None
     changes: list[TierChange] = []
+    rule = programme.review
+    monthly_until = rule.first_review if rule.cadence == "yearly" else None
     for month in sorted(assets):
+        if monthly_until is not None and first_day_after(month) >= monthly_until:
+            break  # the reviews decide from here on
         qualified = programme.qualifies_for(assets[month])
         reason: Reason
         if rank(qualified) > rank(tier):
@@ -176,6 +189,12 @@ def asset_changes(assets: Mapping[Month, Decimal], programme: TierProgramme,
         changes.append(TierChange(tier, qualified, reason, first_day_after(month),
                                   assets_month=month))
         tier, reached = qualified, month
+    for review in run_reviews(rule, reviews):
+        assessed = assess(review, assets, tier, programme)
+        if assessed.reason is not None:
+            changes.append(TierChange(tier, assessed.tier, assessed.reason, review.on,
+                                      assets_month=review.window[-1]))
+            tier, reached = assessed.tier, review.window[-1]
     return changes, tier, reached
 
 

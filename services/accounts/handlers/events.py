@@ -46,14 +46,17 @@ def member_events(step: Step, customer: Customer, at: datetime) -> list[Event]:
                 member_id=member_id, preferred_language=customer.preferred_language,
                 updated_at=at))
         else:
+            assert step.member is not None and step.member.profile is not None
             events.append(MemberContactChanged(
                 member_id=member_id, family_name=customer.family_name,
                 gender=customer.gender, birth_date=customer.birth_date,
                 mobile=customer.mobile, wechat_openid=customer.wechat_openid,
                 preferred_language=customer.preferred_language,
+                # the member's, not core banking's: a withdrawal by reply stands
                 consents=ContactConsents(service_messages=customer.consents.service_messages,
-                                         marketing=customer.consents.marketing),
-                changed_at=at))
+                                         marketing=step.member.profile.marketing),
+                # never before the withdrawal's own record: readers keep the newest
+                changed_at=max(at, step.member.marketing_withdrawn_at or at)))
     return events
 
 

@@ -8,15 +8,10 @@ comes first: under the member's lock the second finds it announced and announces
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
-from runtime.unit_of_work import UnitOfWork
-
-from ..domain.programme import TierProgramme
 from ..sql import overrides as sql
 from ..sql.members import lock_members
-from . import Clock, utc_now
+from . import TierJob
 from .timelines import Retiering
 
 log = logging.getLogger(__name__)
@@ -24,13 +19,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-class EndDueOverrides:
-    def __init__(self, unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
-                 programme: TierProgramme, clock: Clock = utc_now) -> None:
-        self.unit_of_work = unit_of_work
-        self.programme = programme
-        self.clock = clock
-
+class EndDueOverrides(TierJob):
     async def __call__(self) -> None:
         while await self.end_due() == BATCH:
             pass  # more are waiting

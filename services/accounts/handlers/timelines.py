@@ -1,9 +1,10 @@
 """Deciding members' tiers again from all their facts: the one way a tier changes. Every
 input that brings a fact (a snapshot, an enrolment, an override set or withdrawn, an
-override's last day passing) ends here, under the members' lock (sql.members.lock_members):
-load the facts (sql/), fold them into the timeline (domain/tiers.py), announce what the
-announced history lacks (domain/corrections.py) as member.tier-changed (events.py), and save
-the timeline, the tier status and the audit.
+override's last day passing, a tier review run: handlers/reviews.py) ends here, under the
+members' lock (sql.members.lock_members): load the facts (sql/), fold them into the
+timeline (domain/tiers.py), announce what the announced history lacks
+(domain/corrections.py) as member.tier-changed (events.py), and save the timeline, the tier
+status and the audit.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+import asyncpg
 
 from contracts.tiers import Tier
 from runtime.consumer import Inbound
@@ -21,11 +24,29 @@ from ..domain.programme import TierProgramme
 from ..domain.tiers import TierChange, TierFacts, TierState, Timeline, timeline
 from ..sql import members as members_sql
 from ..sql import overrides as overrides_sql
+from ..sql import reviews as reviews_sql
 from ..sql import snapshots as snapshots_sql
 from ..sql import tiers as tiers_sql
 from ..sql import timeline as sql
 from ..sql.timeline import RecordedChange
 from .events import emit_tier_change
+
+
+async def load_facts(conn: asyncpg.Connection, programme: TierProgramme,
+                     member_ids: Sequence[str], *, closed: bool = False) -> dict[str, TierFacts]:
+    """The facts of those of the members that are active (with `closed`, closed too): the
+    enrolment, the asset history, the overrides and the reviews run (sql/reviews.py)."""
+    enrolled = await members_sql.enrolments(conn, sorted(set(member_ids)), closed=closed)
+    ids = sorted(enrolled)
+    if not ids:
+        return {}
+    assets = await snapshots_sql.asset_histories(conn, ids)
+    overrides = await overrides_sql.overrides_of(conn, ids)
+    # The monthly cadence counts no review (domain/reviews.py): none to read.
+    reviews = (frozenset(await reviews_sql.reviews_run(conn))
+               if programme.review.cadence == "yearly" else frozenset())
+    return {m: TierFacts(programme.day_of(enrolled[m]), assets.get(m, {}),
+                         tuple(overrides.get(m, ())), reviews) for m in ids}
 
 
 @dataclass(slots=True)
@@ -58,21 +79,17 @@ class Retiering:
         is announced so, whatever order the topics deliver (a staff override or an
         override's end is for active members only). The caller holds their lock."""
         conn, retiering = uow.conn, cls(uow, programme, now)
-        enrolled = await members_sql.enrolments(conn, sorted(set(member_ids)), closed=closed)
-        ids = sorted(enrolled)
+        facts = await load_facts(conn, programme, member_ids, closed=closed)
+        ids = sorted(facts)
         if not ids:
             return retiering
-        assets = await snapshots_sql.asset_histories(conn, ids)
-        overrides = await overrides_sql.overrides_of(conn, ids)
         states = await tiers_sql.tier_states(conn, ids)
         recorded = await sql.timelines(conn, ids)
         announced = await sql.announced(conn, ids)
         for m in ids:
             days = announced.get(m, {})
             retiering.members[m] = _Member(
-                TierFacts(programme.day_of(enrolled[m]), assets.get(m, {}),
-                          tuple(overrides.get(m, ()))),
-                states.get(m), recorded.get(m, ()),
+                facts[m], states.get(m), recorded.get(m, ()),
                 {day: a.tier for day, a in days.items()},
                 {day: a.times for day, a in days.items()})
         return retiering

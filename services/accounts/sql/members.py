@@ -43,7 +43,8 @@ def _member(row: asyncpg.Record, sealer: Sealer) -> Member:
             mobile_hash=bytes(row["mobile_hash"]),
             openid_hash=bytes(row["openid_hash"]) if row["openid_hash"] else None,
             service_messages=row["service_messages"], marketing=row["marketing"])
-    return Member(row["member_id"], row["status"], profile, row["profile_at"])
+    return Member(row["member_id"], row["status"], profile, row["profile_at"],
+                  row["marketing_withdrawn_at"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class ConsentChange:
     changed_at: datetime
     source: str
     event_id: str
+    #: How the member changed it when not through core banking (e.g. sms_reply).
+    via: str | None = None
 
 
 async def record_consent_changes(conn: asyncpg.Connection,
@@ -112,9 +115,22 @@ async def record_consent_changes(conn: asyncpg.Connection,
     if changes:
         await conn.copy_records_to_table(
             "consent_changes",
-            columns=("member_id", "consent", "granted", "changed_at", "source", "event_id"),
-            records=[(c.member_id, c.consent, c.granted, c.changed_at, c.source, c.event_id)
-                     for c in sorted(changes, key=lambda c: c.member_id)])
+            columns=("member_id", "consent", "granted", "changed_at", "source", "event_id",
+                     "via"),
+            records=[(c.member_id, c.consent, c.granted, c.changed_at, c.source, c.event_id,
+                      c.via) for c in sorted(changes, key=lambda c: c.member_id)])
+
+
+async def withdraw_marketing(conn: asyncpg.Connection, withdrawn: dict[str, datetime]) -> None:
+    """Members who withdrew the marketing consent by a reply, and when (the first time)."""
+    if withdrawn:
+        members = sorted(withdrawn)
+        await conn.execute(
+            "UPDATE members m SET marketing = false, updated_at = now(),"
+            " marketing_withdrawn_at = coalesce(m.marketing_withdrawn_at, w.at)"
+            " FROM unnest($1::text[], $2::timestamptz[]) AS w (member_id, at)"
+            " WHERE m.member_id = w.member_id AND m.status = 'active'",
+            members, [withdrawn[m] for m in members])
 
 
 async def enrolments(conn: asyncpg.Connection, member_ids: Sequence[str], *,
@@ -163,3 +179,11 @@ async def replace_sealed(conn: asyncpg.Connection,
             "   AS r (member_id, personal, mobile, openid)"
             " WHERE m.member_id = r.member_id",
             *(list(column) for column in zip(*rows, strict=True)))
+
+
+async def active_after(conn: asyncpg.Connection, after: str, limit: int) -> list[str]:
+    """The next `limit` active members after `after`, in member order (reviews, preview)."""
+    rows = await conn.fetch(
+        "SELECT member_id FROM members WHERE status = 'active' AND enrolled_at IS NOT NULL"
+        " AND member_id > $1 ORDER BY member_id LIMIT $2", after, limit)
+    return [row[0] for row in rows]

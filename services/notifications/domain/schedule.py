@@ -3,7 +3,9 @@
 
 Over the cap a service message (points expiring, the daily summary) moves to the next
 day's 08:00, where it is counted again; a marketing message is dropped as `capped`: a
-birthday greeting a day late is worse than none.
+birthday greeting a day late is worse than none. For the same reason greetings (birthdays,
+festivals, anniversaries) are queued only on their day, from their hour until quiet hours
+(`greeting_time`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Rules:
     summary_at: time = time(20, 0)
     #: When birthday greetings go out.
     birthday_at: time = time(10, 0)
+    #: When festival and membership anniversary greetings go out (domain/care_days.py).
+    care_days_at: time = time(10, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,13 @@ def next_allowed(moment: datetime, rules: Rules) -> datetime:
         end = datetime.combine(local.date() + timedelta(days=1), rules.quiet_end,
                                tzinfo=rules.zone)
     return end
+
+
+def greeting_time(moment: datetime, at: time, rules: Rules) -> bool:
+    """Whether the day's greetings (going from `at`) may be queued at `moment`: from `at`
+    until quiet hours begin. Never later: a greeting is not held overnight into the next
+    day, where it would be a day late."""
+    return moment.astimezone(rules.zone).time() >= at and not in_quiet_hours(moment, rules)
 
 
 def local_day(moment: datetime, rules: Rules) -> date:

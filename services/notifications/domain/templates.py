@@ -4,7 +4,11 @@ data and the event's values.
 
 SMS texts are registered with the provider (template code + signature); we send the
 parameters and keep the full text the member sees in the message log. WeChat template
-messages carry short field values: at most 20 characters each (the keyword limit).
+messages carry short field values, limited by the keyword's type (`wechat_limit`: a
+`thing` 20 characters, a `character_string` or `number` 32). A value that does not fit is
+cut, marked "…" (a partner's long title), except the values a member must show whole
+(`WHOLE`, the redemption reference): those are never cut. The salutation is the member's
+(salutations.py); an English message carries no Chinese characters.
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ from dataclasses import dataclass
 from string import Template as _Text
 from typing import Literal
 
+from .salutations import Gender, Language, salutation
+
 Category = Literal["transactional", "service", "marketing"]
-Language = Literal["zh-CN", "en-US"]
-Gender = Literal["male", "female", "unknown"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en-US")
 CATEGORIES: tuple[Category, ...] = ("transactional", "service", "marketing")
 
 WECHAT_FIELD_MAX = 20
+#: Longer limits of some WeChat keyword types (by the keyword's name, e.g. number2).
+WECHAT_TYPE_MAX = {"character_string": 32, "number": 32, "letter": 32}
+#: Values shown at the counter: never cut (they are made short enough to fit).
+WHOLE = frozenset({"reference"})
 #: Providers cap each SMS variable (Alibaba Cloud: 35 characters for notices).
 SMS_PARAM_MAX = 35
 #: A long SMS is split into 67-character parts; providers refuse beyond about 500.
 SMS_TEXT_MAX = 500
-OPT_OUT: dict[Language, str] = {"zh-CN": "拒收请回复R", "en-US": "Reply R to opt out"}
+#: The marketing texts' last line: it names only stop keywords that are read (opt_out.py).
+OPT_OUT: dict[Language, str] = {"zh-CN": "回复TD或R退订", "en-US": "Reply STOP or R to opt out"}
 _PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
 
@@ -102,13 +111,9 @@ def parse_template(name: str, data: Mapping) -> Template:
     return template
 
 
-def salutation(family_name: str, gender: Gender, language: Language) -> str:
-    """张先生 / 李女士; never a guessed salutation: unknown gender gets the neutral form."""
-    if language == "zh-CN":
-        return {"male": f"{family_name}先生", "female": f"{family_name}女士"}.get(
-            gender, "尊敬的客户")
-    return {"male": f"Mr {family_name}", "female": f"Ms {family_name}"}.get(
-        gender, "Dear customer")
+def wechat_limit(keyword: str) -> int:
+    """A WeChat keyword's limit by its type: `thing1` 20 characters, `character_string3` 32."""
+    return WECHAT_TYPE_MAX.get(keyword.rstrip("0123456789"), WECHAT_FIELD_MAX)
 
 
 def render(template: Template, recipient: Recipient, values: Mapping[str, str],
@@ -116,23 +121,33 @@ def render(template: Template, recipient: Recipient, values: Mapping[str, str],
     """The message for one member. `values` are the event's facts, already formatted for
     the member's language; missing ones are an error (a template/event mismatch)."""
     lang = recipient.language
-    params = {"salutation": salutation(recipient.family_name, recipient.gender, lang),
+    params = {"salutation": salutation(recipient.family_name, recipient.gender, lang,
+                                       limit=WECHAT_FIELD_MAX),
               **values}
     missing = template.placeholders - params.keys()
     if missing:
         raise TemplateError(f"template {template.name}: no value for {sorted(missing)}")
-    sms_params = {k: _clip(str(params[k]), SMS_PARAM_MAX) for k in template.sms_params}
+    sms_params = {k: _clip(k, str(params[k]), SMS_PARAM_MAX) for k in template.sms_params}
     text = f"【{sign_name}】" + _Text(template.sms_text[lang]).substitute(sms_params)
     if template.category == "marketing":
         text += (" " if lang == "en-US" else "") + OPT_OUT[lang]
     if len(text) > SMS_TEXT_MAX:
         raise TemplateError(f"template {template.name}: SMS of {len(text)} characters")
-    fields = {key: _clip(_Text(value).substitute(params), WECHAT_FIELD_MAX)
+    fields = {key: _clip(_field_value(value), _Text(value).substitute(params),
+                         wechat_limit(key))
               for key, value in template.wechat_fields[lang].items()}
     return Rendered(language=lang, sms_text=text, sms_params=sms_params, wechat_fields=fields)
 
 
-def _clip(value: str, limit: int) -> str:
+def _field_value(text: str) -> str | None:
+    """The value a field is made of when it is just one placeholder ("${reference}")."""
+    match = _PLACEHOLDER.fullmatch(text)
+    return match.group(1) if match else None
+
+
+def _clip(name: str | None, value: str, limit: int) -> str:
     """Cut to `limit` characters, marking the cut: a partner's long title must not make
-    the provider refuse the whole message."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    the provider refuse the whole message. A value in `WHOLE` is never cut."""
+    if len(value) <= limit or name in WHOLE:
+        return value
+    return value[: limit - 1] + "…"

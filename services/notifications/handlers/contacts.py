@@ -1,6 +1,7 @@
 """loyalty.member-contacts.v1 -> the contact projection: the last contact record wins; the
 family name, gender and birth date sealed together, the phone number and openid each, the
-number also kept masked and the birthday as month and day; an erasure deletes it all."""
+number also kept masked and the birthday as month and day, and both as keyed hashes (a reply
+finds its member by them); an erasure deletes it all."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from contracts.accounts.v1 import MemberContactChanged, MemberContactErased
 from runtime.consumer import Inbound
-from runtime.personal_data import Sealer, mask_mobile
+from runtime.personal_data import Sealer, lookup_hash, mask_mobile
 from runtime.unit_of_work import UnitOfWork
 
 from ..clock import Clock
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 class OnContacts:
     """The contact projection: the last contact record wins; an erasure deletes it all."""
 
-    def __init__(self, sealer: Sealer, clock: Clock) -> None:
+    def __init__(self, sealer: Sealer, clock: Clock, hash_key: bytes) -> None:
         self.sealer = sealer
         self.clock = clock
+        self.hash_key = hash_key
 
     async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
         latest: dict[str, MemberContactChanged] = {}
@@ -53,4 +55,7 @@ class OnContacts:
             openid_sealed=(self.sealer.seal(f"{member}:openid", e.wechat_openid)
                            if e.wechat_openid is not None else None),
             language=e.preferred_language, service_consent=e.consents.service_messages,
-            marketing_consent=e.consents.marketing, changed_at=e.changed_at)
+            marketing_consent=e.consents.marketing, changed_at=e.changed_at,
+            mobile_hash=lookup_hash(self.hash_key, e.mobile),
+            openid_hash=(lookup_hash(self.hash_key, e.wechat_openid)
+                         if e.wechat_openid is not None else None))

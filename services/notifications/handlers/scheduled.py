@@ -1,5 +1,6 @@
 """The scheduled messages job (every JOBS_POLL_SECONDS): the daily points summaries and the
-birthday greetings. It runs in every instance but only one at a time does the work (a
+birthday greetings (from BIRTHDAY_AT until quiet hours; the other greetings are
+care_days.py's). It runs in every instance but only one at a time does the work (a
 transaction-level advisory lock), and re-running is harmless (messages are unique per cause
 and template)."""
 
@@ -13,7 +14,7 @@ from runtime.unit_of_work import UnitOfWork
 
 from ..clock import Clock
 from ..domain.messages import birthday_intent, summary_intent
-from ..domain.schedule import Rules, greets_feb_29, last_summary_day
+from ..domain.schedule import Rules, greeting_time, greets_feb_29, last_summary_day
 from ..sql import contacts as contacts_sql
 from ..sql import summaries as summaries_sql
 from .queue import Queue
@@ -52,7 +53,7 @@ class ScheduledMessages:
             await summaries_sql.mark_summaries_queued(
                 conn, [(r["member_id"], r["day"]) for r in rows])
             birthdays = 0
-            if local.time() >= self._rules.birthday_at:
+            if greeting_time(now, self._rules.birthday_at, self._rules):
                 today = local.date()
                 members = await contacts_sql.birthday_members(conn, today, greets_feb_29(today))
                 birthdays = await self._queue.queue(

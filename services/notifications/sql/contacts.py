@@ -26,16 +26,28 @@ class ContactRow:
     service_consent: bool
     marketing_consent: bool
     changed_at: datetime
+    mobile_hash: bytes
+    openid_hash: bytes | None
 
 
+# A stop reply received after the record was made stands: the record's marketing consent
+# is older news (accounts' record of the withdrawal follows).
 _UPSERT_CONTACTS = """
 INSERT INTO contacts (member_id, personal_sealed, birthday_mmdd, mobile_sealed, mobile_masked,
-                      openid_sealed, language, service_consent, marketing_consent, changed_at)
-SELECT c.* FROM unnest($1::text[], $2::bytea[], $3::smallint[], $4::bytea[], $5::text[],
-                       $6::bytea[], $7::text[], $8::boolean[], $9::boolean[],
-                       $10::timestamptz[])
+                      openid_sealed, language, service_consent, marketing_consent, changed_at,
+                      mobile_hash, openid_hash)
+SELECT c.member_id, c.personal_sealed, c.birthday_mmdd, c.mobile_sealed, c.mobile_masked,
+       c.openid_sealed, c.language, c.service_consent,
+       c.marketing_consent AND NOT EXISTS (
+           SELECT 1 FROM opt_outs o
+           WHERE o.member_id = c.member_id AND o.received_at > c.changed_at),
+       c.changed_at, c.mobile_hash, c.openid_hash
+FROM unnest($1::text[], $2::bytea[], $3::smallint[], $4::bytea[], $5::text[],
+            $6::bytea[], $7::text[], $8::boolean[], $9::boolean[],
+            $10::timestamptz[], $11::bytea[], $12::bytea[])
      AS c (member_id, personal_sealed, birthday_mmdd, mobile_sealed, mobile_masked,
-           openid_sealed, language, service_consent, marketing_consent, changed_at)
+           openid_sealed, language, service_consent, marketing_consent, changed_at,
+           mobile_hash, openid_hash)
 WHERE NOT EXISTS (SELECT 1 FROM closed_members x WHERE x.member_id = c.member_id)
 ORDER BY 1
 ON CONFLICT (member_id) DO UPDATE SET
@@ -44,7 +56,8 @@ ON CONFLICT (member_id) DO UPDATE SET
     mobile_sealed = excluded.mobile_sealed, mobile_masked = excluded.mobile_masked,
     openid_sealed = excluded.openid_sealed, language = excluded.language,
     service_consent = excluded.service_consent, marketing_consent = excluded.marketing_consent,
-    changed_at = excluded.changed_at, updated_at = now()
+    changed_at = excluded.changed_at, mobile_hash = excluded.mobile_hash,
+    openid_hash = excluded.openid_hash, updated_at = now()
 WHERE contacts.changed_at <= excluded.changed_at
 """
 
@@ -53,21 +66,24 @@ async def upsert_contacts(conn: asyncpg.Connection, rows: Sequence[ContactRow]) 
     rows = sorted(rows, key=lambda r: r.member_id)
     columns = list(zip(*[(r.member_id, r.personal_sealed, r.birthday_mmdd, r.mobile_sealed,
                           r.mobile_masked, r.openid_sealed, r.language, r.service_consent,
-                          r.marketing_consent, r.changed_at) for r in rows], strict=True))
+                          r.marketing_consent, r.changed_at, r.mobile_hash, r.openid_hash)
+                         for r in rows], strict=True))
     if columns:
         await conn.execute(_UPSERT_CONTACTS, *map(list, columns))
 
 
 async def erase_members(conn: asyncpg.Connection, closed: dict[str, datetime],
                         now: datetime) -> None:
-    """Delete every copy of the members' contact data: the projection, and the rendered
-    texts (they hold the name); queued messages are cancelled."""
+    """Delete every copy of the members' contact data: the projection, the enrolment day
+    (care days), and the rendered texts (they hold the name); queued messages are
+    cancelled."""
     members = sorted(closed)
     await conn.execute(
         "INSERT INTO closed_members (member_id, closed_at)"
         " SELECT * FROM unnest($1::text[], $2::timestamptz[]) ORDER BY 1 ON CONFLICT DO NOTHING",
         members, [closed[m] for m in members])
     await conn.execute("DELETE FROM contacts WHERE member_id = ANY($1::text[])", members)
+    await conn.execute("DELETE FROM memberships WHERE member_id = ANY($1::text[])", members)
     await conn.execute(
         "UPDATE messages SET body = NULL,"
         " state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,"

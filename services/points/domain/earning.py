@@ -1,9 +1,13 @@
 """How many points a purchase earns. Pure: `earn` is given the member's tier and the bonus
 points already earned in the purchase's month; `Accrual` keeps both for a batch.
 
-1 point per whole CNY; a bonus category and the tier multiply it (then any campaign), the
-product is floored; at most `per_transaction` points per purchase; the points above base
-(bonus) are cut to what is left of the member's monthly bonus allowance.
+1 point per whole CNY; a bonus category and the tier multiply it (then any campaign, and a
+channel rule's rate for purchases paid through e.g. a third-party payment institution), the
+product is floored; at most `per_transaction` points per purchase. The points are split in
+two: `base`, outside the monthly bonus cap (1 per CNY at the channel's rate, times the tier
+unless the programme counts the tier's uplift against the cap), and `bonus`, the rest, cut
+to what is left of the member's monthly bonus allowance. So once the allowance is used up a
+member still earns their tier's multiplier, unless `monthly_bonus_counts_tier`.
 """
 
 from __future__ import annotations
@@ -31,11 +35,17 @@ class Purchase:
     spend_cny: Decimal
     #: When the purchase was posted; it decides the month, the year and any campaign.
     posted_at: datetime
+    #: How it was paid, if core banking says (e.g. "alipay"): a channel rule may apply.
+    channel: str | None = None
+    #: Where it was bought (the merchant's city): the monthly spending profile names the
+    #: city a member buys in most.
+    city: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Earning:
     points: int
+    #: Points outside the monthly bonus cap, and those counted against it (module docstring).
     base: int
     bonus: int
     multiplier: Decimal
@@ -60,6 +70,9 @@ def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
     category = rules.category_of(purchase.mcc)
     if isinstance(category, ExcludedCategory):
         return Earning(0, 0, 0, NO_MULTIPLIER, tier, (category.id,), (), expiry, month)
+    channel = rules.channel_rule(purchase.channel)
+    if channel is not None and not channel.rate:
+        return Earning(0, 0, 0, NO_MULTIPLIER, tier, (channel.id,), (), expiry, month)
 
     tier_rule = rules.tiers[tier]
     rule_ids = [rules.base_rule]
@@ -68,17 +81,24 @@ def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
         multiplier = category.multiplier * multiplier
         rule_ids.append(category.id)
     rule_ids.append(tier_rule.id)
-    for campaign in rules.campaigns_at(purchase.mcc, local):
+    for campaign in rules.campaigns_at(purchase.mcc, local, purchase.channel):
         multiplier *= campaign.multiplier
         rule_ids.append(campaign.id)
+    # Outside the monthly cap: base, at the channel's rate, and the tier's uplift unless
+    # the programme counts it against the cap.
+    uncapped = Decimal(1) if rules.caps.monthly_bonus_counts_tier else tier_rule.multiplier
+    if channel is not None:
+        multiplier *= channel.rate
+        uncapped *= channel.rate
+        rule_ids.append(channel.id)
 
     caps: list[str] = []
-    base = math.floor(purchase.spend_cny)
-    total = math.floor(base * multiplier)
+    spend = math.floor(purchase.spend_cny)
+    total = math.floor(spend * multiplier)
     if total > rules.caps.per_transaction:
         total = rules.caps.per_transaction
         caps.append(rules.caps.per_transaction_id)
-    base = min(base, total)  # a purchase above the cap earns the cap, all of it base
+    base = min(math.floor(spend * uncapped), total)  # above the cap: the cap, all of it base
     bonus = total - base
     allowance = max(0, rules.caps.monthly_bonus - bonus_used_this_month)
     if bonus > allowance:

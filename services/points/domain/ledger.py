@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-Kind = Literal["earn", "reverse", "debit", "refund", "expire", "forfeit"]
+Kind = Literal["earn", "reverse", "debit", "refund", "expire", "forfeit", "goodwill"]
 #: The programme account each kind of posting runs against.
 COUNTER_ACCOUNT: dict[Kind, str] = {
     "earn": "programme:issuance",
@@ -33,6 +33,7 @@ COUNTER_ACCOUNT: dict[Kind, str] = {
     "refund": "programme:redemption",
     "expire": "programme:expiry",
     "forfeit": "programme:forfeiture",
+    "goodwill": "programme:goodwill",  # staff awards for complaint recovery
 }
 
 

@@ -6,7 +6,9 @@ Bounded chunks, each its own unit of work: a chunk's lots, transfers and events 
 together, so a crash loses at most the chunk in flight and the next run carries on with
 what is still due. Every instance may run the job at once: a chunk locks its members'
 ledgers and skips those another transaction holds, and a last pass waits for those still
-due, so each lot expires once; the events' ids come from their business keys.
+due, so each lot expires once; the events' ids come from their business keys. A chunk also
+deletes its members' past lots left empty, so a run walks the lots that still hold points,
+not every past year's.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class ExpiryJob:
 async def _expire(uow: UnitOfWork, members: list[str], today: date, now: datetime) -> int:
     """The due lots of `members` (their ledgers locked, read as committed now)."""
     ledgers = await ledger.load(uow.conn, members, open_missing=False)
-    earlier = await expiry.expiries_on(uow.conn, list(ledgers), now.date())
+    earlier = await expiry.expiries_on(
+        uow.conn, [(g.member_id, day) for g in ledgers.values() for day in g.lots if day < today],
+        now)
     count = 0
     for account in ledgers.values():
         before = earlier.get(account.member_id, {})
@@ -110,4 +114,5 @@ async def _expire(uow: UnitOfWork, members: list[str], today: date, now: datetim
                                    expired_on=day, expired_at=now),
                      key=("expired", account.member_id, day, today, *again))
     await ledger.save(uow.conn, ledgers.values())
+    await expiry.drop_empty(uow.conn, list(ledgers), today)
     return count

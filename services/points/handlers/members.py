@@ -23,9 +23,9 @@ from runtime.unit_of_work import UnitOfWork
 
 from ..domain.ledger import MemberLedger
 from ..domain.rerating import Rerating, close, rerate, since
-from ..domain.rules import EarningRules
 from ..sql import earning, ledger, rerating
 from ..sql import members as sql
+from .campaigns import CurrentRules
 from .forfeiture import forfeiture_event
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class OnMemberEvents:
     """Records tier changes by effective date and re-rates the purchases they change;
     forfeits a closed member's points."""
 
-    def __init__(self, rules: EarningRules) -> None:
+    def __init__(self, rules: CurrentRules) -> None:
         self.rules = rules
 
     async def __call__(self, uow: UnitOfWork, batch: list[Inbound]) -> None:
@@ -67,19 +67,20 @@ class OnMemberEvents:
                       ledgers: dict[str, MemberLedger]) -> None:
         """Each member's purchases from the month of the earliest change on (all of them
         for a member closing), then each closing member's forfeiture."""
+        rules = await self.rules.load(uow.conn)  # with the campaigns in force now
         cause: dict[str, Inbound] = {}
         start: dict[str, datetime] = {}
         for inbound in changes:
             member, day = inbound.event.member_id, inbound.event.effective_date
             if member in ledgers:
                 cause[member] = inbound
-                start[member] = min(start.get(member, since(day, self.rules)),
-                                    since(day, self.rules))
+                start[member] = min(start.get(member, since(day, rules)),
+                                    since(day, rules))
         for member, inbound in closing.items():
             cause[member], start[member] = inbound, EVERY_PURCHASE
         if not start:
             return
-        rated = await rerating.rated_since(uow.conn, start, self.rules)
+        rated = await rerating.rated_since(uow.conn, start, rules)
         history = await sql.tier_history(uow.conn, sorted(start))
         made: list[Rerating] = []
         bonus = {}
@@ -87,11 +88,11 @@ class OnMemberEvents:
             purchases, by = rated.get(member, []), cause[member]
             if member in closing:
                 reratings, months, forfeited = close(purchases, history[member],
-                                                     ledgers[member], self.rules,
+                                                     ledgers[member], rules,
                                                      by.event.closed_at)
             else:
                 reratings, months = rerate(purchases, history[member], ledgers[member],
-                                           self.rules, by.event.changed_at)
+                                           rules, by.event.changed_at)
             for r in reratings:
                 for event, kind in ((_event(r), "rerated"), (forfeiture_event(
                         member, r.forfeited, r.reference, ledgers[member].closed_at),

@@ -4,9 +4,11 @@ holds, and the expiring-soon announcements."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
+
+from ..domain.ledger import expiry_reference
 
 #: Where a walk over the due lots starts: before every (expiry date, member).
 START: tuple[date, str] = (date.min, "")
@@ -41,22 +43,44 @@ async def lock_free(conn: asyncpg.Connection, member_ids: Sequence[str]) -> list
 
 
 # References `<member>:<lot day>:<date>` or `.../<n>` (domain/ledger.py expiry_reference).
+# A lot's first expiry on a date is found by its reference (a primary key probe); only
+# lots found there can have expired again that date, and only their members' expiries are
+# read: never a member's whole history of transfers.
+_FIRST_EXPIRIES = """
+SELECT r.reference FROM unnest($1::text[]) AS r (reference)
+JOIN transfers t ON t.kind = 'expire' AND t.reference = r.reference
+"""
 _EXPIRED_ON = """
 SELECT member_id, split_part(rest, ':', 1)::date AS day, count(*) AS n
 FROM (SELECT member_id, substr(split_part(reference, '/', 1), length(member_id) + 2) AS rest
-      FROM transfers WHERE kind = 'expire' AND member_id = ANY($1::text[])) t
+      FROM unnest($1::text[]) AS m (member_id) JOIN transfers t USING (member_id)
+      WHERE t.kind = 'expire') t
 WHERE split_part(rest, ':', 2) = $2
 GROUP BY 1, 2
 """
 
 
-async def expiries_on(conn: asyncpg.Connection, member_ids: Sequence[str],
-                      on: date) -> dict[str, dict[date, int]]:
-    """How often each lot of the members has expired on the date `on` already."""
+async def expiries_on(conn: asyncpg.Connection, lots: Sequence[tuple[str, date]],
+                      at: datetime) -> dict[str, dict[date, int]]:
+    """How often each of these lots (member, day) has expired on `at`'s date already."""
+    first = {expiry_reference(member, day, at): member for member, day in lots}
+    rows = await conn.fetch(_FIRST_EXPIRIES, list(first))
+    again = sorted({first[row[0]] for row in rows})
     found: dict[str, dict[date, int]] = {}
-    for row in await conn.fetch(_EXPIRED_ON, list(member_ids), on.isoformat()):
-        found.setdefault(row["member_id"], {})[row["day"]] = row["n"]
+    if again:
+        for row in await conn.fetch(_EXPIRED_ON, again, at.date().isoformat()):
+            found.setdefault(row["member_id"], {})[row["day"]] = row["n"]
     return found
+
+
+async def drop_empty(conn: asyncpg.Connection, member_ids: Sequence[str], today: date) -> None:
+    """Forget the members' lots that are past and empty (an expired lot holds nothing that
+    a ledger reads), so the walk over due lots does not read every past year's lots again
+    on each run. A lot refilled later (a cancelled redemption) is written anew."""
+    await conn.execute(
+        "DELETE FROM lots l USING unnest($1::text[]) AS m (member_id)"
+        " WHERE l.member_id = m.member_id AND l.expires_on < $2 AND l.remaining = 0",
+        list(member_ids), today)
 
 
 _ANNOUNCE = """

@@ -9,6 +9,13 @@ commits; a tier change must not miss that purchase (it re-rates what was earned 
 was recorded). So a transaction opening a ledger also takes the member's advisory lock
 (shared), and a tier change takes it exclusively (`lock_members`) before anything else:
 whichever commits first, the other sees what it did.
+
+`load` locks the members' existing rows first and opens (then locks) only the members it
+did not find: most batches open nobody and cost one statement. A batch opening a member
+holds its other members' locks meanwhile, so it can rarely deadlock: with a batch that
+found one of those members open (opened since) and has just opened this one too, or with a
+tier change of this member waiting for one of those; PostgreSQL breaks the deadlock and the
+batch is retried whole (runtime/retry.py).
 """
 
 from __future__ import annotations
@@ -36,29 +43,39 @@ WITH m AS (SELECT DISTINCT unnest($1::text[]) AS member_id ORDER BY 1),
 SELECT count(pg_advisory_xact_lock_shared({_MEMBER_KEY}))
 FROM (SELECT member_id FROM new ORDER BY 1) n
 """
-# Joins with unnest rather than `= ANY($1)`: a generic plan made while a table was small may
-# scan it, and a scan tests each row against the whole array (500 ids) one by one.
+# Looks each member up with unnest rather than `= ANY($1)`: a generic plan made while a table
+# was small may scan it, and a scan tests each row against the whole array (500 ids) one by
+# one. And through LATERAL rather than a join: a join's plan depends on the table's size and
+# the cost settings (mid-size, a hash join over a full scan), a lateral lookup is always a
+# key lookup per member. The nested loop takes the locks in the input's (member) order.
 _LOCK = """
 SELECT b.member_id, b.points
-FROM unnest($1::text[]) AS m (member_id) JOIN balances b USING (member_id)
-ORDER BY b.member_id FOR UPDATE OF b
+FROM unnest($1::text[]) AS m (member_id)
+CROSS JOIN LATERAL (SELECT member_id, points FROM balances
+                    WHERE member_id = m.member_id FOR UPDATE) b
 """
 # Read after the lock, in a statement of its own: a statement that waited for a balance's
 # lock sees that row anew but the rest as it was when it began, so a closure committed
 # while it waited would otherwise look open (and its ledger get credited).
 # With when they closed, and what they forfeited (net) since: late facts are trued up
-# against it (domain/ledger.py).
+# against it (domain/ledger.py), summed over the member's transfers (transfers_member): a
+# condition on kind would let the plan walk every member's forfeitures in transfers_pkey.
+# OFFSET 0 keeps a lateral subquery from being flattened into a join (see _LOCK).
 _CLOSED = """
-SELECT c.member_id, c.closed_at,
+SELECT m.member_id, c.closed_at,
        (SELECT coalesce(sum(CASE WHEN t.debit_account = 'member:' || t.member_id
-                                 THEN t.points ELSE -t.points END), 0)
-        FROM transfers t WHERE t.member_id = c.member_id AND t.kind = 'forfeit') AS forfeited
-FROM unnest($1::text[]) AS m (member_id) JOIN closed_members c USING (member_id)
+                                 THEN t.points ELSE -t.points END)
+                        FILTER (WHERE t.kind = 'forfeit'), 0)
+        FROM transfers t WHERE t.member_id = m.member_id) AS forfeited
+FROM unnest($1::text[]) AS m (member_id)
+CROSS JOIN LATERAL (SELECT closed_at FROM closed_members
+                    WHERE member_id = m.member_id OFFSET 0) c
 """
 _LOTS = """
-SELECT member_id, l.expires_on, l.remaining
-FROM unnest($1::text[]) AS m (member_id) JOIN lots l USING (member_id)
-WHERE l.remaining > 0
+SELECT m.member_id, l.expires_on, l.remaining
+FROM unnest($1::text[]) AS m (member_id)
+CROSS JOIN LATERAL (SELECT expires_on, remaining FROM lots
+                    WHERE member_id = m.member_id AND remaining > 0 OFFSET 0) l
 """
 
 
@@ -79,11 +96,14 @@ async def load(conn: asyncpg.Connection, member_ids: Iterable[str], *,
     members = sorted(set(member_ids))
     if not members:
         return {}
-    opening = (members if open_missing is True else
-               [m for m in members if m in open_missing] if open_missing else [])
-    if opening:
-        await conn.execute(_OPEN, opening)
     locked = await conn.fetch(_LOCK, members)
+    if len(locked) < len(members) and open_missing:
+        found = {row["member_id"] for row in locked}
+        opening = [m for m in members if m not in found
+                   and (open_missing is True or m in open_missing)]
+        if opening:  # first purchases: open their ledgers, then lock them too
+            await conn.execute(_OPEN, opening)
+            locked += await conn.fetch(_LOCK, opening)
     closed = {row["member_id"]: row
               for row in await conn.fetch(_CLOSED, [r["member_id"] for r in locked])}
     ledgers = {row["member_id"]: MemberLedger(row["member_id"], row["points"])
@@ -97,9 +117,13 @@ async def load(conn: asyncpg.Connection, member_ids: Iterable[str], *,
     return ledgers
 
 
+# An upsert rather than UPDATE … FROM unnest: its arbiter index makes each row a key lookup
+# whatever the table's size (see _LOCK). Every ledger saved was loaded, so its row exists
+# and is updated (in place: no indexed column changes); nothing is inserted.
 _SET_BALANCES = """
-UPDATE balances b SET points = u.points, updated_at = now()
-FROM unnest($1::text[], $2::bigint[]) AS u (member_id, points) WHERE b.member_id = u.member_id
+INSERT INTO balances (member_id, points)
+SELECT * FROM unnest($1::text[], $2::bigint[])
+ON CONFLICT (member_id) DO UPDATE SET points = excluded.points, updated_at = now()
 """
 _SET_LOTS = """
 INSERT INTO lots (member_id, expires_on, remaining)

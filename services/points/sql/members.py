@@ -36,13 +36,21 @@ async def record_closed(conn: asyncpg.Connection, rows: Sequence[tuple[str, date
             [r[0] for r in sorted(rows)], [r[1] for r in sorted(rows)])
 
 
+# A key lookup per member whatever the table's size: LATERAL (OFFSET 0 keeps it from being
+# flattened into a join, whose plan turns to a hash join over a full scan as the table grows).
+_TIER_HISTORY = """
+SELECT m.member_id, t.effective_date, t.tier
+FROM unnest($1::text[]) AS m (member_id)
+CROSS JOIN LATERAL (SELECT effective_date, tier FROM member_tiers
+                    WHERE member_id = m.member_id OFFSET 0) t
+ORDER BY m.member_id, t.effective_date
+"""
+
+
 async def tier_history(conn: asyncpg.Connection,
                        member_ids: Sequence[str]) -> dict[str, list[tuple[date, Tier]]]:
     """Each member's tiers by effective date, oldest first."""
-    rows = await conn.fetch(
-        "SELECT member_id, effective_date, tier FROM unnest($1::text[]) AS m (member_id)"
-        " JOIN member_tiers USING (member_id) ORDER BY member_id, effective_date",
-        list(member_ids))
+    rows = await conn.fetch(_TIER_HISTORY, list(member_ids))
     history: dict[str, list[tuple[date, Tier]]] = defaultdict(list)
     for row in rows:
         history[row["member_id"]].append((row["effective_date"], row["tier"]))

@@ -32,7 +32,7 @@ async def rated_since(conn: asyncpg.Connection, since: Mapping[str, datetime],
     rated: dict[str, list[Rated]] = defaultdict(list)
     for row in rows:
         purchase = Purchase(row["transaction_id"], row["member_id"], row["mcc"],
-                            row["spend_cny"], row["earned_at"])
+                            row["spend_cny"], row["earned_at"], row["channel"])
         earning = Earning(row["points"], row["base_points"], row["bonus_points"],
                           row["multiplier"], row["tier"], tuple(row["rule_ids"]),
                           tuple(row["caps_applied"]), row["expires_on"],

@@ -38,6 +38,8 @@ CODES: dict[str, int] = {
     "unknown_member": 422,
     "not_cancellable": 409,
     "timed_out": 422,
+    "unknown_charity": 422,
+    "donation_out_of_range": 422,
 }
 
 #: Why the points service turned a debit down, as the partner reads it.

@@ -31,8 +31,9 @@ from .benefits import LOUNGE, Benefits, lounge_period, lounge_visit
 from .errors import refuse
 from .offers import Offer, period_key, redeem_offer
 from .partners import Partner
+from .references import reference
 
-Kind = Literal["lounge", "offer"]
+Kind = Literal["lounge", "offer", "donation"]  # a donation: domain/donations.py
 Status = Literal["pending", "confirmed", "rejected", "cancelled"]
 CodeState = Literal["malformed", "unknown", "used", "expired", "live"]
 #: A usage counter: (item, period), e.g. ("lounge", "2026") or ("off_coffee_00_0", "2026-11").
@@ -110,6 +111,8 @@ class Redemption:
     refund_status: Literal["requested", "refunded"] | None = None
     settled_at: datetime | None = None
     cancelled_at: datetime | None = None
+    #: The title in English where it has one of its own (a donation's charity).
+    title_en: str | None = None
     #: What it caused since it was loaded or made, to emit.
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
     #: Made now: the member's usage counter values (lowest, highest; None: any) it was
@@ -133,7 +136,7 @@ class Redemption:
             r.events.append(RedemptionRequested(**common, requested_at=now))
         else:
             r.events.append(RedemptionConfirmed(**common, title=title, valid_on=valid_on,
-                                                confirmed_at=now))
+                                                confirmed_at=now, reference=reference(id)))
         return r
 
     def cancel(self, now: datetime) -> None:
@@ -148,7 +151,7 @@ class Redemption:
         self.refund_status = "requested" if debited else None
         self.events.append(RedemptionCancelled(
             member_id=self.member_id, redemption_id=self.id, title=self.title,
-            points_to_refund=debited, cancelled_at=now))
+            points_to_refund=debited, cancelled_at=now, reference=reference(self.id)))
 
     def late_debit(self, now: datetime) -> bool:
         """The points service debited a redemption that no longer waited for it (timed out,
@@ -173,7 +176,8 @@ class Redemption:
             self.events.append(RedemptionConfirmed(
                 member_id=self.member_id, redemption_id=self.id, partner_id=self.partner_id,
                 kind=self.kind, item_id=self.item_id, title=self.title, persons=self.persons,
-                points=self.points, valid_on=self.valid_on, confirmed_at=at))
+                points=self.points, valid_on=self.valid_on, confirmed_at=at,
+                title_en=self.title_en, reference=reference(self.id)))
         else:
             self.events.append(RedemptionRejected(
                 member_id=self.member_id, redemption_id=self.id, reason=self.reason,

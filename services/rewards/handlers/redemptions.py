@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,13 +32,12 @@ from runtime.unit_of_work import UnitOfWork, connection, one_statement, unit_of_
 
 from ..domain import codes
 from ..domain.benefits import Benefits, remaining_visits
+from ..domain.catalogue import CatalogueView
 from ..domain.errors import Refused, refuse
-from ..domain.offers import Offer
 from ..domain.partners import Partner
 from ..domain.redemptions import (
     Counter,
     Facts,
-    Lounge,
     Redemption,
     lounge_counter,
     lounge_visit_redemption,
@@ -47,6 +45,7 @@ from ..domain.redemptions import (
     offer_counter,
     offer_redemption,
 )
+from ..domain.references import new_redemption_id
 from ..domain.signing import nonce_reused
 from ..schemas import (
     Answer,
@@ -98,16 +97,15 @@ class Redemptions:
         self.pepper = pepper
         self.settlements = settlements
         self.saga_wait = saga_wait
-        #: The catalogue, loaded at start (app.py).
-        self.offers: dict[str, Offer] = {}
-        self.lounges: dict[str, Lounge] = {}
+        #: The catalogue as this instance holds it, kept current by handlers/catalogue.py.
+        self.catalogue = CatalogueView()
 
     # ------------------------------------------------------------------ partner POSTs
 
     async def redeem_lounge(self, caller: Caller, key: str,
                             req: LoungeRedemptionRequest) -> Answer:
         now = datetime.now(UTC)
-        lounge = self.lounges.get(req.lounge_id)
+        lounge = self.catalogue.lounge(req.lounge_id, self.benefits.today(now))
 
         def decide(facts: Facts, redemption_id: str) -> Redemption:
             return lounge_visit_redemption(
@@ -120,7 +118,7 @@ class Redemptions:
                            req: OfferRedemptionRequest) -> Answer:
         now = datetime.now(UTC)
         today = self.benefits.today(now)
-        offer = self.offers.get(req.offer_id)
+        offer = self.catalogue.offer(req.offer_id)
 
         def decide(facts: Facts, redemption_id: str) -> Redemption:
             return offer_redemption(caller.partner, offer, req.offer_id, facts=facts,
@@ -166,7 +164,7 @@ class Redemptions:
                     decide: Callable[[Facts, str], Redemption]
                     ) -> Answer | tuple[str, asyncio.Future]:
         try:
-            redemption = decide(facts, f"rdm_{uuid.uuid4().hex}")
+            redemption = decide(facts, new_redemption_id())
         except Refused as exc:
             answer = error(exc)
             await sql.refuse(conn, caller.request(key), answer)

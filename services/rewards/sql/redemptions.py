@@ -30,7 +30,7 @@ from .idempotency import StoredKey
 
 _COLUMNS = ("id, partner_id, member_id, kind, item_id, title, persons, points, usage_item,"
             " usage_period, usage_taken, status, reason, valid_on, refund_status, created_at,"
-            " settled_at, cancelled_at")
+            " settled_at, cancelled_at, title_en")
 
 #: What a load did with the request's nonce and key: the nonce was used before (nothing
 #: else done); the key is this request's now; or an earlier request holds the key.
@@ -151,7 +151,7 @@ async def load_for_cancel(conn: asyncpg.Connection, r: Request, redemption_id: s
 
 
 # Guarded: the nonce and the key new, the code still live, the counter within what the
-# decision holds for ($21 to $22, NULL: any).
+# decision holds for ($21 to $22, NULL: any), the id (its short reference) not drawn before.
 _CLAIMED = """
 WITH nonce AS (
     INSERT INTO nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1
@@ -176,9 +176,10 @@ _RECORD = _CLAIMED + """, code AS (
                              usage_item, usage_period, usage_taken, status, valid_on,
                              created_at, settled_at)
     VALUES ($6, $3, $11, $15, $16, $17, $18, $19, $12, $13, $14, $20, $23, $24, $25)
+    ON CONFLICT (id) DO NOTHING RETURNING 1
 )
 SELECT as_loaded(EXISTS (SELECT FROM claim) AND EXISTS (SELECT FROM code)
-                 AND EXISTS (SELECT FROM counter))
+                 AND EXISTS (SELECT FROM counter) AND EXISTS (SELECT FROM redemption))
 """
 
 _REFUSE = _CLAIMED + """

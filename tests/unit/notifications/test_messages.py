@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from contracts.accounts.v1 import MemberTierChanged
-from contracts.points.v1 import PointsExpiringSoon
+from contracts.points.v1 import PointsExpiringSoon, PointsGoodwillAwarded
 from contracts.rewards.v1 import RedemptionCancelled, RedemptionConfirmed
 from services.notifications.domain.messages import (
     consent_missing,
@@ -15,9 +15,12 @@ from services.notifications.domain.messages import (
     values_for,
 )
 from services.notifications.domain.schedule import SHANGHAI, Rules
+from services.notifications.domain.tier_changes import TierRule
+from services.notifications.settings import load_templates
 
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 M = "C0000000001"
+RULE = TierRule(downgrade_after_months=3)
 
 
 def tier(old: str, new: str) -> MemberTierChanged:
@@ -30,12 +33,12 @@ def tier(old: str, new: str) -> MemberTierChanged:
     ("oto_fortune", "gold", "tier_downgraded"), ("gold", "standard", "tier_downgraded"),
 ])
 def test_tier_changes(old, new, template) -> None:
-    intent = intent_for(tier(old, new), "ce-1")
+    intent = intent_for(tier(old, new), "ce-1", tier_rule=RULE)
     assert (intent.template, intent.cause_id, intent.facts["tier"]) == (template, "ce-1", new)
 
 
 def test_no_message_for_a_tier_that_did_not_change() -> None:
-    assert intent_for(tier("gold", "gold"), "ce-1") is None
+    assert intent_for(tier("gold", "gold"), "ce-1", tier_rule=RULE) is None
 
 
 def test_redemptions_and_expiring_points() -> None:
@@ -43,8 +46,8 @@ def test_redemptions_and_expiring_points() -> None:
         member_id=M, redemption_id="RD-1", partner_id="P1", kind="lounge", item_id="L1",
         title="PEK T3 Lounge", persons=2, points=0, confirmed_at=NOW)
     assert intent_for(confirmed, "c").facts == {
-        "title": "PEK T3 Lounge", "persons": 2, "points": 0, "reference": "RD-1",
-        "valid_on": "2026-03-01"}
+        "title": "PEK T3 Lounge", "kind": "lounge", "persons": 2, "points": 0,
+        "reference": "RD-1", "valid_on": "2026-03-01"}
     cancelled = RedemptionCancelled(member_id=M, redemption_id="RD-1", title="T",
                                     points_to_refund=3000, cancelled_at=NOW)
     assert intent_for(cancelled, "c").template == "redemption_cancelled"
@@ -90,3 +93,20 @@ def test_place_skips_closed_and_unconsenting_members_and_caps_marketing() -> Non
     assert (first.state, first.day) == ("queued", NOW.astimezone(SHANGHAI).date())
     second = place("marketing", contact, False, counted, NOW, rules)
     assert (second.state, second.reason) == ("capped", "daily_cap")
+
+
+def test_a_goodwill_award_is_an_apology_held_through_quiet_hours() -> None:
+    award = PointsGoodwillAwarded(
+        member_id=M, award_id="17", complaint_reference="CMP-1", reason="service_failure",
+        points=800, balance_after=1200, expires_on=date(2027, 12, 31), awarded_at=NOW)
+    intent = intent_for(award, "ce-9")
+    assert (intent.template, intent.cause_id, intent.facts) == (
+        "goodwill_apology", "ce-9", {"points": 800})
+    category = load_templates()["goodwill_apology"].category
+    assert category == "service"  # consent, quiet hours and the daily cap apply
+    night = datetime(2026, 3, 1, 22, 30, tzinfo=SHANGHAI)
+    held = place(category, {"service_consent": True}, False, {}, night, Rules())
+    assert (held.state, held.not_before) == ("queued", datetime(2026, 3, 2, 8, 0,
+                                                                tzinfo=SHANGHAI))
+    assert place(category, {"service_consent": False}, False, {}, NOW,
+                 Rules()).reason == "no_consent"

@@ -23,7 +23,7 @@ def b64(key: bytes) -> str:
 
 
 REAL = {
-    "contact_key": b64(NEW),
+    "contact_key": b64(NEW), "contact_hash_key": b64(OLDER),
     "wechat_base_url": "https://api.weixin.qq.com", "wechat_app_id": "wx8a1b2c3d4e5f6a7b",
     "wechat_app_secret": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "wechat_callback_token": "Rk9uZ2hVYW5nVG9rZW4",
@@ -50,6 +50,7 @@ async def test_production_starts_with_real_providers_and_keys(caplog) -> None:
 
 @pytest.mark.parametrize(("change", "named"), [
     ({"contact_key": None}, "CONTACT_KEY (base64 of 32 random bytes)"),
+    ({"contact_hash_key": None}, "CONTACT_HASH_KEY (base64 of 32 random bytes"),
     ({"wechat_base_url": "http://127.0.0.1:8094/wechat"}, "WECHAT_BASE_URL (https://"),
     ({"aliyun_base_url": "https://localhost/aliyun/"}, "ALIYUN_BASE_URL"),
     ({"aliyun_base_url": "http://dysmsapi.aliyuncs.com/"}, "ALIYUN_BASE_URL"),

@@ -22,15 +22,36 @@ SIGN = "XX银行"
 #: Facts as the events give them, the longest they can be.
 FACTS = {
     "tier_upgraded": {"tier": "private_banking", "effective_date": "2026-03-01"},
-    "tier_downgraded": {"tier": "oto_fortune", "effective_date": "2026-03-01"},
+    "tier_downgraded": {"tier": "oto_fortune", "effective_date": "2026-03-01", "months": 12},
+    "tier_set_by_staff": {"tier": "private_banking", "effective_date": "2026-03-01"},
+    "tier_override_ended": {"tier": "private_banking", "effective_date": "2026-03-01"},
+    # The reference as contracts/rewards/v1.py `Reference` has it (XXXXX-XXXXX).
     "redemption_confirmed": {"title": "首都国际机场T3航站楼国内出发贵宾休息室（近C区登机口）" * 2,
-                             "persons": 3, "points": 9000, "reference": "R" * 64,
-                             "valid_on": "2026-05-20"},
+                             "kind": "lounge", "persons": 3, "points": 9000,
+                             "reference": "WXYZ9-WXYZ9", "valid_on": "2026-05-20"},
     "redemption_cancelled": {"title": "Alliance offer: two course dinner for two" * 2,
                              "points": 3000},
     "points_expiring": {"points": 123456, "expires_on": "2026-12-31"},
     "points_summary": {"day": "2026-03-10", "points": 1135, "purchases": 12},
     "birthday": {},
+    "goodwill_apology": {"points": 20000},
+    "donation_thanks": {"charity": "中国儿童少年基金会春蕾计划女童助学专项基金（" * 2,
+                        "charity_en": "Spring Buds Programme for girls' education" * 2,
+                        "points": 10_000_000},
+    "spring_festival": {},
+    "mid_autumn": {},
+    "double_ninth": {},
+    "membership_anniversary": {"years": 88},
+    # Offers that fit: three offers with long titles and merchants (never cut: shortened).
+    "offers_recommended": {"month": "2027-03", "offers": [
+        {"offer_id": f"off_{n}", "title": "洲际酒店集团 行政酒廊下午茶与延迟退房至16点" * 2,
+         "title_en": "Hotels: reward for 45,000 points", "merchant": "洲际酒店集团" * n,
+         "industry_en": "Financial services"} for n in (1, 2, 3)]},
+    # A member event (salons.py): the longest title and places staff may give.
+    **{name: {"salon": "sal_x", "title": "健康养生讲座：冬季心脑血管保健与中医调理" * 3,
+              "title_en": None, "city": "上海", "venue": "陆家嘴环路1000号恒生银行大厦88楼" * 2,
+              "starts": "2026-12-05 14:00"}
+       for name in ("salon_invitation", "salon_reminder", "salon_promoted", "salon_cancelled")},
 }
 PEOPLE = [Recipient(family, gender, lang) for lang in ("zh-CN", "en-US")
           for family, gender in (("张", "male"), ("欧阳", "female"), ("李", "unknown"))]
@@ -49,7 +70,7 @@ def test_renders_within_channel_limits(name: str, person: Recipient) -> None:
     assert "${" not in rendered.sms_text
     assert all(0 < len(v) <= WECHAT_FIELD_MAX for v in rendered.wechat_fields.values())
     assert all(len(v) <= 35 for v in rendered.sms_params.values())
-    opt_out = ("拒收请回复R", "Reply R to opt out")
+    opt_out = ("回复TD或R退订", "Reply STOP or R to opt out")
     assert rendered.sms_text.endswith(opt_out) == (template.category == "marketing")
     assert list(rendered.sms_params) == list(template.sms_params)
 
@@ -58,8 +79,8 @@ def test_renders_within_channel_limits(name: str, person: Recipient) -> None:
     ("张", "male", "zh-CN", "张先生"),
     ("李", "female", "zh-CN", "李女士"),
     ("王", "unknown", "zh-CN", "尊敬的客户"),
-    ("Zhang", "male", "en-US", "Mr Zhang"),
-    ("Li", "female", "en-US", "Ms Li"),
+    ("Zhang", "male", "en-US", "Dear Mr Zhang"),
+    ("Li", "female", "en-US", "Dear Ms Li"),
     ("Wang", "unknown", "en-US", "Dear customer"),
 ])
 def test_salutation_never_guesses(family, gender, lang, expected) -> None:
@@ -73,8 +94,8 @@ def test_tier_upgrade_reads_naturally_in_both_languages() -> None:
     en = render(template, Recipient("Zhang", "female", "en-US"), values_for(facts, "en-US"), SIGN)
     assert zh.sms_text == ("【XX银行】张先生，恭喜您自2026-03-01起升级为金卡会员，"
                            "更多专属权益请见手机银行。")
-    assert en.sms_text.startswith("【XX银行】Ms Zhang, congratulations: from 2026-03-01 you are "
-                                  "a Gold member.")
+    assert en.sms_text.startswith("【XX银行】Dear Ms Zhang, congratulations: from 2026-03-01 "
+                                  "you are a Gold member.")
     assert zh.wechat_fields["thing2"] == "升级为金卡"
 
 

@@ -22,3 +22,12 @@ def programme() -> dict:
 @pytest.fixture(scope="session")
 def rules() -> EarningRules:
     return parse_rules(copy.deepcopy(_SHIPPED))
+
+
+@pytest.fixture(scope="session")
+def counted_rules() -> EarningRules:
+    """The shipped programme, but with the tier's uplift counted against the monthly bonus
+    cap (`monthly_bonus_counts_tier = true`): the figures of the tests written for it."""
+    programme = copy.deepcopy(_SHIPPED)
+    programme["caps"]["monthly_bonus_counts_tier"] = True
+    return parse_rules(programme)

@@ -82,8 +82,8 @@ def test_tier_multipliers(rules, tier, mcc, points, multiplier, tier_rule):
     ("gold", "5812", "468.00", 1123, 468),     # floor(1123.2)
     ("oto_fortune", "5812", "0.50", 0, 0),
 ])
-def test_points_are_floored_per_transaction(rules, tier, mcc, spend, points, base):
-    earning = earn(purchase(mcc, spend), tier, 0, rules)
+def test_points_are_floored_per_transaction(counted_rules, tier, mcc, spend, points, base):
+    earning = earn(purchase(mcc, spend), tier, 0, counted_rules)
     assert (earning.points, earning.base, earning.bonus) == (points, base, points - base)
 
 
@@ -96,8 +96,8 @@ def test_points_are_floored_per_transaction(rules, tier, mcc, spend, points, bas
     ("private_banking", "7011", "9247.31", 29247, 9247,
      ("per-transaction-50000", "monthly-bonus-20000")),
 ])
-def test_per_transaction_cap(rules, tier, mcc, spend, points, base, caps):
-    earning = earn(purchase(mcc, spend), tier, 0, rules)
+def test_per_transaction_cap(counted_rules, tier, mcc, spend, points, base, caps):
+    earning = earn(purchase(mcc, spend), tier, 0, counted_rules)
     assert (earning.points, earning.base, earning.caps_applied) == (points, base, caps)
     assert earning.points == earning.base + earning.bonus
 
@@ -126,11 +126,11 @@ def test_monthly_bonus_cap_accumulates_across_transactions(rules):
     assert used == 20000
 
 
-def test_a_batch_shares_the_months_bonus_and_credits_each_ledger(rules):
+def test_a_batch_shares_the_months_bonus_and_credits_each_ledger(counted_rules):
     april = datetime(2026, 4, 1, 12, tzinfo=SHANGHAI)
     ledgers = {"C0000000001": MemberLedger("C0000000001"),
                "C0000000002": MemberLedger("C0000000002", closed=True)}
-    accrual = Accrual(rules, {"C0000000001": [(date(2026, 4, 1), "gold")]},
+    accrual = Accrual(counted_rules, {"C0000000001": [(date(2026, 4, 1), "gold")]},
                       {("C0000000001", date(2026, 3, 1)): 12000})
     march = [purchase("7011", spend) for spend in ("6000.00", "6000.00")]
     earned = [accrual.earn(p, ledgers["C0000000001"]) for p in march]

@@ -14,6 +14,7 @@ from services.points.domain.rules import parse_rules
 def test_the_shipped_programme_holds_the_documented_defaults(rules):
     assert rules.timezone == "Asia/Shanghai"
     assert (rules.caps.per_transaction, rules.caps.monthly_bonus) == (50_000, 20_000)
+    assert rules.caps.monthly_bonus_counts_tier is False
     excluded = {c.id: c.mccs for c in rules.excluded}
     assert excluded == {
         "excluded-cash-quasi-cash": {"6010", "6011", "6012", "6051"},
@@ -22,9 +23,20 @@ def test_the_shipped_programme_holds_the_documented_defaults(rules):
         "excluded-government-tax": {"9211", "9222", "9311", "9399"},
         "excluded-charity": {"8398"},
         "excluded-real-estate": {"6513"},
+        "excluded-utilities": {"4900"},
+        "excluded-insurance": {"5960", "6300", "6381", "6399"},
+        "excluded-schools": {"8211", "8220", "8241", "8244", "8249", "8299"},
+        "excluded-hospitals": {"8062", "8011", "8099"},
+        "excluded-wholesale-clubs": {"5300"},
+        "excluded-prepaid-loads": {"6529", "6530", "6540"},
+        "excluded-pawn-shops": {"5933"},
+        "excluded-car-purchases": {"5511", "5521"},
     }
+    assert all(c.reason for c in rules.excluded)
+    assert [(c.id, c.channels, c.rate) for c in rules.channels] == [
+        ("third-party-payment-x0.5", {"alipay", "wechat_pay"}, Decimal("0.5"))]
     bonus = {c.id: (c.multiplier, c.mccs) for c in rules.bonus}
-    travel = {f"{m:04d}" for m in [*range(3000, 3300), 4511, *range(3501, 4000), 7011]}
+    travel = {f"{m:04d}" for m in [*range(3000, 3300), 4511, *range(3501, 4000), 7011, 4722]}
     assert bonus == {"dining-x2": (Decimal(2), {"5812", "5813", "5814"}),
                      "travel-x3": (Decimal(3), travel)}
     assert {t: r.multiplier for t, r in rules.tiers.items()} == {
@@ -54,6 +66,15 @@ def _break(programme, change):
      "ends_at must be after starts_at"),
     (lambda p: p["campaigns"][0].update(starts_at=datetime(2026, 1, 1)), "timezone"),
     (lambda p: p["campaigns"][0].update(multiplier="1.23456"), "more than 4 decimal places"),
+    (lambda p: p["excluded"][0].pop("reason"), "reason\n  Field required"),
+    (lambda p: p["excluded"][0].update(reason="  "), "at least 1 character"),
+    (lambda p: p["channels"][0].update(rate="1.5"), "less than or equal to 1"),
+    (lambda p: p["channels"][0].update(rate=0.5), "write multipliers as strings"),
+    (lambda p: p["channels"][0].pop("reason"), "reason\n  Field required"),
+    (lambda p: p["channels"].append({**p["channels"][0], "id": "again"}),
+     "channel alipay is in both"),
+    (lambda p: p["channels"][0].update(channels=["Alipay!"]), "String should match pattern"),
+    (lambda p: p["caps"].update(monthly_bonus_counts_tier="sometimes"), "valid boolean"),
 ])
 def test_a_bad_programme_is_refused(programme, change, reason):
     assert reason in _break(programme, change)

@@ -41,34 +41,34 @@ def apply(rated: dict[str, Rated], reratings: list[Rerating]) -> dict[str, Rated
     return out
 
 
-def test_an_upgrade_for_a_past_day_rerates_its_window_within_the_monthly_cap(rules):
+def test_an_upgrade_for_a_past_day_rerates_its_window_within_the_monthly_cap(counted_rules):
     # Three hotels in March and one in April; gold from March 15th, private banking from
     # April 1st (already known). Standard earned 9000 each in March (6000 bonus each).
     purchases = [bought(1, 10, "3000.00"), bought(2, 20, "3000.00"), bought(3, 25, "3000.00"),
                  bought(4, 5, "1000.00", month=4)]
     known = [(date(2026, 4, 1), "private_banking")]
-    ledger, rated = earned_in_order(purchases, known, rules)
+    ledger, rated = earned_in_order(purchases, known, counted_rules)
     assert ledger.balance == 3 * 9000 + 6000
     ledger.postings.clear()
 
     history = [(date(2026, 3, 15), "gold"), *known]
-    reratings, bonus = rerate(list(rated.values()), history, ledger, rules, AT)
+    reratings, bonus = rerate(list(rated.values()), history, ledger, counted_rules, AT)
     # Gold x3.6 from the 15th: 10800 each, 7800 bonus, capped at 20000 for March in posted
     # order (6000 + 7800 + 6200); April is untouched (its tier did not change).
     assert [(r.reference, r.earning.points, r.points) for r in reratings] == [
         ("T2/rerated-1", 10800, 1800), ("T3/rerated-1", 9200, 200)]
     assert bonus == {date(2026, 3, 1): 20000}
-    expected, _ = earned_in_order(purchases, history, rules)
+    expected, _ = earned_in_order(purchases, history, counted_rules)
     assert ledger.balance == expected.balance and ledger.lots == expected.lots
     assert [(p.kind, p.reference, p.points) for p in ledger.postings] == [
         ("earn", "T2/rerated-1", 1800), ("earn", "T3/rerated-1", 200)]
 
     # The same history again: nothing; a correction back and its undo: they net to it.
     after = apply(rated, reratings)
-    assert rerate(list(after.values()), history, ledger, rules, AT) == ([], {})
+    assert rerate(list(after.values()), history, ledger, counted_rules, AT) == ([], {})
     wrong = [(date(2026, 3, 15), "standard"), *known]
-    undone = apply(after, rerate(list(after.values()), wrong, ledger, rules, AT)[0])
-    redone = apply(undone, rerate(list(undone.values()), history, ledger, rules, AT)[0])
+    undone = apply(after, rerate(list(after.values()), wrong, ledger, counted_rules, AT)[0])
+    redone = apply(undone, rerate(list(undone.values()), history, ledger, counted_rules, AT)[0])
     assert ledger.balance == expected.balance and ledger.lots == expected.lots
     assert redone["T3"].revision == 3 and redone["T3"].earning == after["T3"].earning
 
@@ -92,13 +92,13 @@ def test_a_downgrade_takes_back_the_difference_and_rerates_refunds_share(rules):
         "reverse", "T1/rerated-1", -500)
 
 
-def test_a_closed_member_is_rerated_and_what_it_credits_is_forfeited_at_once(rules):
+def test_a_closed_member_is_rerated_and_what_it_credits_is_forfeited_at_once(counted_rules):
     """Issue 13: a tier change that reaches points after the closure re-rates the purchases
     dated before it, as in the other order; the closed ledger is trued up at once."""
     purchases, gold = [bought(1, 10, "100.00")], [(date(2026, 3, 1), "gold")]
-    ledger, rated = earned_in_order(purchases, [], rules)
+    ledger, rated = earned_in_order(purchases, [], counted_rules)
     ledger.close(AT)
-    [r], bonus = rerate(list(rated.values()), gold, ledger, rules, AT)
+    [r], bonus = rerate(list(rated.values()), gold, ledger, counted_rules, AT)
     # A hotel: standard x3 earned 300; gold x3.6 earns 360, the 60 more forfeited at once.
     assert (r.reference, r.earning.tier, r.earning.points, r.points, r.forfeited) == (
         "T1/rerated-1", "gold", 360, 60, 60)
@@ -106,14 +106,14 @@ def test_a_closed_member_is_rerated_and_what_it_credits_is_forfeited_at_once(rul
     assert ledger.balance == 0
     assert [(p.kind, p.reference, p.points) for p in ledger.postings][-2:] == [
         ("earn", "T1/rerated-1", 60), ("forfeit", "T1/rerated-1", -60)]
-    in_order, _ = earned_in_order(purchases, gold, rules)
+    in_order, _ = earned_in_order(purchases, gold, counted_rules)
     in_order.close(AT)
     assert (ledger.balance, ledger.forfeited, ledger.lots) == (
         in_order.balance, in_order.forfeited, {d: 0 for d in in_order.lots})
 
     # Corrected back: the 60 come back out of the forfeiture (a give-back, its own event).
     [back], _ = rerate([Rated(r.rated.purchase, r.earning, Decimal(0), 0, 1)], [], ledger,
-                       rules, AT)
+                       counted_rules, AT)
     assert (back.points, back.forfeited, ledger.balance, ledger.forfeited) == (-60, -60, 0, 300)
 
 
