@@ -28,7 +28,10 @@ from tests.integration.test_accounts_tiers import _enrol
 from tests.tokens import AsPathMember, staff_headers
 
 pytestmark = pytest.mark.integration
-STAFF = staff_headers("rm-0007")
+def staff() -> dict[str, str]:
+    # Made when used: a token made at import would outlive its lifetime in a long run.
+    return staff_headers("rm-0007")
+
 
 
 def _staff_build(name: str, prefix: str):
@@ -58,22 +61,22 @@ async def test_overrides_replaced_and_withdrawn_the_same_day(infra):
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=accounts.http),
                                      base_url="http://accounts", auth=AsPathMember()) as http:
-            first = await http.post(url, headers=STAFF, json={
+            first = await http.post(url, headers=staff(), json={
                 "tier": "private_banking", "until": until, "reason": "大额存款即将到账"})
             assert first.status_code == 201, first.text
-            second = await http.post(url, headers=STAFF, json={
+            second = await http.post(url, headers=staff(), json={
                 "tier": "oto_fortune", "until": until, "reason": "改为沃德财富"})
             assert (second.json()["tier"], second.json()["changed"]) == ("oto_fortune", True)
-            withdrawn = await http.delete(url, headers=STAFF)
+            withdrawn = await http.delete(url, headers=staff())
             assert withdrawn.status_code == 200, withdrawn.text
             assert (withdrawn.json()["tier"], withdrawn.json()["override"]) == ("gold", None)
-            assert (await http.delete(url, headers=STAFF)).status_code == 404
+            assert (await http.delete(url, headers=staff())).status_code == 404
             history = (await http.get(f"/members/{a}/tier/history")).json()["changes"]
             assert [(c["new_tier"], c["reason"], c["effective_date"]) for c in history] == [
                 ("gold", "assets_qualified", "2026-02-01")]
 
             # b: an override in force, then two late months.
-            set_b = await http.post(f"/staff/members/{b}/tier-override", headers=STAFF,
+            set_b = await http.post(f"/staff/members/{b}/tier-override", headers=staff(),
                                     json={"tier": "oto_fortune", "until": until,
                                           "reason": "客户经理审批"})
             assert set_b.status_code == 201

@@ -41,9 +41,17 @@ from tests.tokens import staff_headers
 
 pytestmark = pytest.mark.integration
 STAFF, APPROVER = "loyalty-staff", "loyalty-approver"
-MAKER = staff_headers("rm-0001", STAFF, APPROVER)  # an approver too: still not of their own
-CLERK = staff_headers("rm-0002", STAFF)
-CHECKER = staff_headers("rm-0003", STAFF, APPROVER)
+def maker() -> dict[str, str]:
+    # an approver too: still not of their own
+    # Made when used: a token made at import would outlive its lifetime in a long run.
+    return staff_headers("rm-0001", STAFF, APPROVER)
+
+def clerk() -> dict[str, str]:
+    return staff_headers("rm-0002", STAFF)
+
+def checker() -> dict[str, str]:
+    return staff_headers("rm-0003", STAFF, APPROVER)
+
 LIMITS = {"goodwill_approval_above_points": 1_000, "goodwill_max_points": 5_000,
           "goodwill_member_yearly_points": 6_000, "goodwill_yearly_points": 10_000}
 
@@ -105,43 +113,43 @@ async def test_maker_checker_limits_duplicates_and_the_report(points):
                                 headers=staff_headers("rm-0009", "admin"))).status_code == 403
 
         # Under the threshold: made at once, audited with the maker alone.
-        made = await http.post("/staff/goodwill", json=_award(a, "CMP-1", 500), headers=MAKER)
+        made = await http.post("/staff/goodwill", json=_award(a, "CMP-1", 500), headers=maker())
         assert made.status_code == 201, made.text
         assert (made.json()["status"], made.json()["requested_by"],
                 made.json()["decided_by"]) == ("awarded", "rm-0001", None)
         assert await _balance(points, a) == before[a] + 500
 
         # The same complaint again: refused, whoever asks and whatever the points.
-        again = await http.post("/staff/goodwill", json=_award(b, "CMP-1", 200), headers=CLERK)
+        again = await http.post("/staff/goodwill", json=_award(b, "CMP-1", 200), headers=clerk())
         assert (again.status_code, again.json()["code"]) == (409, "duplicate_complaint")
         assert "awarded" in again.json()["message"]
 
         # Above it: only proposed; nothing moves yet.
         proposed = await http.post("/staff/goodwill", json=_award(b, "CMP-2", 3_000,
                                                                    "points_missing"),
-                                   headers=MAKER)
+                                   headers=maker())
         assert proposed.status_code == 202, proposed.text
         award_id = proposed.json()["award_id"]
         assert (proposed.json()["status"], proposed.json()["needs_approval"]) == (
             "pending", True)
         assert await _balance(points, b) == before[b]
-        assert (await http.get("/staff/goodwill/pending", headers=CLERK)).status_code == 403
-        listed = await http.get("/staff/goodwill/pending", headers=CHECKER)
+        assert (await http.get("/staff/goodwill/pending", headers=clerk())).status_code == 403
+        listed = await http.get("/staff/goodwill/pending", headers=checker())
         assert [x["award_id"] for x in listed.json()["awards"]] == [award_id]
 
         # Never by the maker, never without the approver role.
         approve = f"/staff/goodwill/{award_id}/approve"
-        own = await http.post(approve, headers=MAKER)
+        own = await http.post(approve, headers=maker())
         assert (own.status_code, own.json()["code"]) == (403, "own_award")
-        assert (await http.post(approve, headers=CLERK)).status_code == 403
+        assert (await http.post(approve, headers=clerk())).status_code == 403
         assert await _balance(points, b) == before[b]
 
-        approved = await http.post(approve, headers=CHECKER)
+        approved = await http.post(approve, headers=checker())
         assert approved.status_code == 200, approved.text
         assert (approved.json()["status"], approved.json()["requested_by"],
                 approved.json()["decided_by"]) == ("awarded", "rm-0001", "rm-0003")
         assert await _balance(points, b) == before[b] + 3_000
-        again = await http.post(approve, headers=CHECKER)
+        again = await http.post(approve, headers=checker())
         assert (again.status_code, again.json()["code"]) == (409, "already_decided")
 
         # Refusals, each clear.
@@ -150,36 +158,36 @@ async def test_maker_checker_limits_duplicates_and_the_report(points):
                 (_award(gone, "CMP-4", 100), 404, "unknown_member"),
                 (_award(a, "CMP-5", 100, "because"), 422, "unknown_reason"),
                 (_award(a, "CMP-6", 5_001), 422, "over_award_limit")):
-            refused = await http.post("/staff/goodwill", json=body, headers=MAKER)
+            refused = await http.post("/staff/goodwill", json=body, headers=maker())
             assert (refused.status_code, refused.json()["code"]) == (status, code), body
         assert await _balance(points, c) == 0
 
         # The member's year: a waiting award holds its place; a rejected one gives it back.
         waiting = await http.post("/staff/goodwill", json=_award(a, "CMP-7", 5_000),
-                                  headers=CLERK)
+                                  headers=clerk())
         assert waiting.status_code == 202
-        over = await http.post("/staff/goodwill", json=_award(a, "CMP-8", 600), headers=CLERK)
+        over = await http.post("/staff/goodwill", json=_award(a, "CMP-8", 600), headers=clerk())
         assert (over.status_code, over.json()["code"]) == (422, "over_member_limit")
         reject = f"/staff/goodwill/{waiting.json()['award_id']}/reject"
-        assert (await http.post(reject, headers=CLERK)).status_code == 403
-        rejected = await http.post(reject, headers=CHECKER)
+        assert (await http.post(reject, headers=clerk())).status_code == 403
+        rejected = await http.post(reject, headers=checker())
         assert (rejected.json()["status"], rejected.json()["decided_by"]) == (
             "rejected", "rm-0003")
         assert (await http.post("/staff/goodwill", json=_award(a, "CMP-8", 600),
-                                headers=CLERK)).status_code == 201
+                                headers=clerk())).status_code == 201
 
         # The programme's year: 4,100 made, 5,900 more may wait or be made.
         held = await http.post("/staff/goodwill", json=_award(e, "CMP-9", 5_000),
-                               headers=CLERK)
+                               headers=clerk())
         assert held.status_code == 202
         full = await http.post("/staff/goodwill", json=_award(e, "CMP-10", 901),
-                               headers=CLERK)
+                               headers=clerk())
         assert (full.status_code, full.json()["code"]) == (422, "over_yearly_limit")
         assert (await http.post("/staff/goodwill", json=_award(e, "CMP-10", 900),
-                                headers=CLERK)).status_code == 201
+                                headers=clerk())).status_code == 201
 
         year = datetime.now(SHANGHAI).year
-        report = await http.get(f"/staff/goodwill/report?year={year}", headers=CLERK)
+        report = await http.get(f"/staff/goodwill/report?year={year}", headers=clerk())
         assert report.status_code == 200, report.text
         assert report.json() == {
             "year": year, "awards": 4, "points": 5_000,
@@ -190,14 +198,14 @@ async def test_maker_checker_limits_duplicates_and_the_report(points):
             "pending": [{"reason": "service_failure", "approver": None, "awards": 1,
                          "points": 5_000}]}
         as_csv = await http.get(f"/staff/goodwill/report?year={year}&format=csv",
-                                headers=CLERK)
+                                headers=clerk())
         assert as_csv.headers["content-type"].startswith("text/csv")
         assert list(csv.reader(io.StringIO(as_csv.text))) == [
             ["year", "status", "reason", "approver", "awards", "points"],
             [str(year), "awarded", "points_missing", "rm-0003", "1", "3000"],
             [str(year), "awarded", "service_failure", "", "3", "2000"],
             [str(year), "pending", "service_failure", "", "1", "5000"]]
-        last_year = await http.get(f"/staff/goodwill/report?year={year - 1}", headers=CLERK)
+        last_year = await http.get(f"/staff/goodwill/report?year={year - 1}", headers=clerk())
         assert (last_year.json()["awards"], last_year.json()["made"]) == (0, [])
 
     # One transfer per award made, from the goodwill account, referenced by the complaint.
@@ -259,14 +267,14 @@ async def test_limits_and_duplicates_hold_under_concurrent_requests(points):
         assert sorted(r.status_code for r in same) == [201] + [409] * 4
 
         waiting = await http.post("/staff/goodwill", json=_award(b, "CMP-LATE", 2_000),
-                                  headers=CLERK)
+                                  headers=clerk())
         assert waiting.status_code == 202
         await produce_to(points, [closed(b)])
         await eventually(consumed(points, 3), what="closure applied")
         approve = f"/staff/goodwill/{waiting.json()['award_id']}/approve"
-        refused = await http.post(approve, headers=CHECKER)
+        refused = await http.post(approve, headers=checker())
         assert (refused.status_code, refused.json()["code"]) == (409, "member_closed")
-        listed = await http.get("/staff/goodwill/pending", headers=CHECKER)
+        listed = await http.get("/staff/goodwill/pending", headers=checker())
         assert [x["award_id"] for x in listed.json()["awards"]] == [waiting.json()["award_id"]]
     assert await _balance(points, b) == 0  # forfeited at the closure, nothing given since
     assert await points.pool.fetchval(
@@ -283,7 +291,7 @@ async def test_the_member_receives_an_apology_from_notifications(points, infra, 
     async with _http(points) as http:
         for n, m in enumerate((zh, en, silent)):
             made = await http.post("/staff/goodwill", json=_award(m.id, f"CMP-A{n}", 800),
-                                   headers=CLERK)
+                                   headers=clerk())
             assert made.status_code == 201, made.text
     records = await _published(points, 3)
     async with notifications_world(infra, day) as w:

@@ -26,7 +26,10 @@ from tests.tokens import member_headers, staff_headers
 from tools.partner_client import PartnerClient
 
 pytestmark = pytest.mark.integration
-MANAGER = staff_headers("cat-0001", "loyalty-staff", "loyalty-catalogue")
+def manager() -> dict[str, str]:
+    # Made when used: a token made at import would outlive its lifetime in a long run.
+    return staff_headers("cat-0001", "loyalty-staff", "loyalty-catalogue")
+
 OFFERS = "/v1/staff/catalogue/offers"
 
 
@@ -92,7 +95,7 @@ async def test_staff_changes_reach_the_other_instance_audited_and_announced(rewa
     on_b = await partner(b)
     offer_id = f"off_test_{uuid.uuid4().hex[:8]}"
 
-    created = await a.client.post(OFFERS, json=new_offer(offer_id), headers=MANAGER)
+    created = await a.client.post(OFFERS, json=new_offer(offer_id), headers=manager())
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "active" and created.json()["version"] > 0
 
@@ -103,7 +106,7 @@ async def test_staff_changes_reach_the_other_instance_audited_and_announced(rewa
     redeemed = await on_b.redeem_offer(await code_for(b, member), offer_id)
     assert redeemed.status_code == 201, redeemed.text
 
-    changed = await a.client.patch(f"{OFFERS}/{offer_id}", headers=MANAGER,
+    changed = await a.client.patch(f"{OFFERS}/{offer_id}", headers=manager(),
                                    json={"title": "测试美容 焕新护理", "reason": "renamed"})
     assert changed.status_code == 200, changed.text
 
@@ -113,7 +116,7 @@ async def test_staff_changes_reach_the_other_instance_audited_and_announced(rewa
 
     # Scheduled from tomorrow: not offered today, not redeemable today, on either instance.
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-    scheduled = await a.client.patch(f"{OFFERS}/{offer_id}", headers=MANAGER,
+    scheduled = await a.client.patch(f"{OFFERS}/{offer_id}", headers=manager(),
                                      json={"valid_from": tomorrow})
     assert scheduled.status_code == 200, scheduled.text
 
@@ -123,7 +126,7 @@ async def test_staff_changes_reach_the_other_instance_audited_and_announced(rewa
     early = await on_b.redeem_offer(await code_for(b, member), offer_id)
     assert (early.status_code, early.json()["code"]) == (422, "not_eligible")
 
-    withdrawn = await a.client.post(f"{OFFERS}/{offer_id}/withdraw", headers=MANAGER,
+    withdrawn = await a.client.post(f"{OFFERS}/{offer_id}/withdraw", headers=manager(),
                                     json={"reason": "merchant left the alliance"})
     assert withdrawn.json()["status"] == "withdrawn"
 
@@ -131,12 +134,12 @@ async def test_staff_changes_reach_the_other_instance_audited_and_announced(rewa
         answer = await on_b.redeem_offer(await code_for(b, member), offer_id)
         return answer.json()["code"] == "unknown_offer"
     await eventually(unknown_on_b, timeout=10, what="the withdrawal on the other instance")
-    again = await a.client.patch(f"{OFFERS}/{offer_id}", headers=MANAGER, json={"title": "x"})
+    again = await a.client.patch(f"{OFFERS}/{offer_id}", headers=manager(), json={"title": "x"})
     assert (again.status_code, again.json()["code"]) == (409, "entry_withdrawn")
 
     # The audit: who, when, what before and after, why; read through either instance.
     audit = await b.client.get("/v1/staff/catalogue/changes",
-                               params={"partner_id": "ptn_test_beauty"}, headers=MANAGER)
+                               params={"partner_id": "ptn_test_beauty"}, headers=manager())
     rows = audit.json()["changes"]
     assert [r["change"] for r in rows] == ["created", "changed", "changed", "withdrawn"]
     assert {r["staff_id"] for r in rows} == {"cat-0001"}
@@ -175,16 +178,16 @@ async def test_only_authenticated_catalogue_staff_change_it(rewards):
     assert await a.pool.fetchval("SELECT count(*) FROM offers WHERE id = $1", offer_id) == 0
     # Authenticated, but the offer breaks the rules: nothing written, nothing audited.
     both = await a.client.post(OFFERS, json=new_offer(offer_id, points_price=500),
-                               headers=MANAGER)
+                               headers=manager())
     assert (both.status_code, both.json()["code"]) == (422, "invalid_entry")
-    backwards = await a.client.post(OFFERS, headers=MANAGER, json=new_offer(
+    backwards = await a.client.post(OFFERS, headers=manager(), json=new_offer(
         offer_id, valid_from="2027-01-02", valid_until="2027-01-01"))
     assert backwards.status_code == 422
     assert await a.pool.fetchval("SELECT count(*) FROM catalogue_changes") == 0
-    exists = await a.client.post(OFFERS, headers=MANAGER, json=new_offer("off_coffee_00_0"))
+    exists = await a.client.post(OFFERS, headers=manager(), json=new_offer("off_coffee_00_0"))
     assert (exists.status_code, exists.json()["code"]) == (409, "entry_exists")
     missing = await a.client.post("/v1/staff/catalogue/lounges/XXX-T1-01/withdraw",
-                                  headers=MANAGER, json={"reason": "no such lounge"})
+                                  headers=manager(), json={"reason": "no such lounge"})
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
     # Members browse only their own; partners' routes are signed.
     member, other = customers(2)
@@ -250,10 +253,10 @@ async def test_partners_read_their_own_entries_and_changes_only(rewards):
     assert {x["operator_id"] for x in operated["lounges"]} == {"ptn_dragonpass"}
     lounge_id = operated["lounges"][0]["id"]
 
-    changed = await b.client.patch(f"{OFFERS}/off_coffee_00_1", headers=MANAGER,
+    changed = await b.client.patch(f"{OFFERS}/off_coffee_00_1", headers=manager(),
                                    json={"limit_per_period": 3, "reason": "more per month"})
     assert changed.status_code == 200, changed.text
-    closed = await b.client.patch(f"/v1/staff/catalogue/lounges/{lounge_id}", headers=MANAGER,
+    closed = await b.client.patch(f"/v1/staff/catalogue/lounges/{lounge_id}", headers=manager(),
                                   json={"valid_until": "2026-01-31"})
     assert closed.status_code == 200, closed.text
 
@@ -273,7 +276,7 @@ async def test_partners_read_their_own_entries_and_changes_only(rewards):
 
 async def test_the_ops_seed_adds_missing_demo_entries_and_keeps_staff_changes(rewards):
     a, b = rewards
-    changed = await a.client.patch("/v1/staff/catalogue/lounges/ZUH-T1-01", headers=MANAGER,
+    changed = await a.client.patch("/v1/staff/catalogue/lounges/ZUH-T1-01", headers=manager(),
                                    json={"name": "珠海金湾贵宾厅(新)"})
     assert changed.status_code == 200, changed.text
     await a.pool.execute("DELETE FROM lounges WHERE id = 'ZUH-T1-02'")

@@ -21,7 +21,10 @@ from tests.integration.kafka_tools import read_topic
 from tests.tokens import member_headers, staff_headers
 
 pytestmark = pytest.mark.integration
-HOST = staff_headers("evt-0001", "loyalty-staff", "loyalty-events")
+def host() -> dict[str, str]:
+    # Made when used: a token made at import would outlive its lifetime in a long run.
+    return staff_headers("evt-0001", "loyalty-staff", "loyalty-events")
+
 SALONS = "/v1/staff/salons"
 
 
@@ -58,7 +61,7 @@ async def enrolled(service, n: int, tier: str = "private_banking") -> list[str]:
 
 
 async def scheduled(service, **kwargs) -> dict:
-    answer = await service.client.post(SALONS, json=new_salon(**kwargs), headers=HOST)
+    answer = await service.client.post(SALONS, json=new_salon(**kwargs), headers=host())
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -81,17 +84,17 @@ async def test_staff_schedule_change_and_cancel_audited_and_published(rewards):
     salon = await scheduled(rewards)
     salon_id = salon["id"]
     assert (salon["status"], salon["version"]) == ("scheduled", 1)
-    changed = await rewards.client.patch(f"{SALONS}/{salon_id}", headers=HOST,
+    changed = await rewards.client.patch(f"{SALONS}/{salon_id}", headers=host(),
                                          json={"venue": "外滩3号", "reason": "bigger room"})
     assert (changed.status_code, changed.json()["venue"]) == (200, "外滩3号"), changed.text
-    cancelled = await rewards.client.post(f"{SALONS}/{salon_id}/cancel", headers=HOST,
+    cancelled = await rewards.client.post(f"{SALONS}/{salon_id}/cancel", headers=host(),
                                           json={"reason": "speaker ill"})
     assert cancelled.json()["status"] == "cancelled"
-    again = await rewards.client.patch(f"{SALONS}/{salon_id}", headers=HOST,
+    again = await rewards.client.patch(f"{SALONS}/{salon_id}", headers=host(),
                                        json={"venue": "x"})
     assert (again.status_code, again.json()["code"]) == (409, "salon_cancelled")
 
-    audit = (await rewards.client.get(f"{SALONS}/{salon_id}/changes", headers=HOST)).json()
+    audit = (await rewards.client.get(f"{SALONS}/{salon_id}/changes", headers=host())).json()
     assert [(r["version"], r["change"], r["reason"], r["staff_id"]) for r in audit] == [
         (1, "scheduled", "wealth clients' autumn salon", "evt-0001"),
         (2, "changed", "bigger room", "evt-0001"), (3, "cancelled", "speaker ill", "evt-0001")]
@@ -164,11 +167,11 @@ async def test_check_in_code_works_once_and_attendance_is_published(rewards):
     salon = await scheduled(rewards)
     code = (await rsvp(rewards, member, salon["id"], "accept")).json()["check_in_code"]
     url = f"{SALONS}/{salon['id']}/check-ins"
-    first = await rewards.client.post(url, json={"code": code.lower()}, headers=HOST)
+    first = await rewards.client.post(url, json={"code": code.lower()}, headers=host())
     assert first.json() == {"member_id": member}, first.text
-    second = await rewards.client.post(url, json={"code": code}, headers=HOST)
+    second = await rewards.client.post(url, json={"code": code}, headers=host())
     assert (second.status_code, second.json()["code"]) == (409, "code_used")
-    unknown = await rewards.client.post(url, json={"code": "00000-00000"}, headers=HOST)
+    unknown = await rewards.client.post(url, json={"code": "00000-00000"}, headers=host())
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_code")
     [attended] = await published(rewards, "salon.attended", 1, settle=1.0)
     assert (attended["member_id"], attended["category"]) == (member, "wealth")
@@ -184,7 +187,7 @@ async def test_the_reminder_goes_the_day_before_to_those_who_accepted_once(rewar
     [reminder] = await published(rewards, "salon.reminder-due", 1, settle=1.0)
     assert reminder["member_id"] == going
 
-    await rewards.client.post(f"{SALONS}/{salon['id']}/cancel", headers=HOST, json={})
+    await rewards.client.post(f"{SALONS}/{salon['id']}/cancel", headers=host(), json={})
     notices = [e for e in await published(rewards, "salon.rsvp-changed", 4)
                if e["status"] == "cancelled"]
     assert sorted(e["member_id"] for e in notices) == sorted([going, waiting])
@@ -200,14 +203,14 @@ async def test_wrong_callers(rewards):
     assert (await rewards.client.post(SALONS, json=body, headers=no_role)).status_code == 403
     as_member = member_headers(member)
     assert (await rewards.client.post(SALONS, json=body, headers=as_member)).status_code == 401
-    assert (await rewards.client.patch(f"{SALONS}/sal_nothing_here", headers=HOST,
+    assert (await rewards.client.patch(f"{SALONS}/sal_nothing_here", headers=host(),
                                        json={"venue": "x"})).status_code == 404
     url = f"/v1/app/members/{member}/salons/{salon_id}/rsvp"
     assert (await rewards.client.post(url, json={"answer": "accept"})).status_code == 401
     assert (await rewards.client.post(url, json={"answer": "accept"},
                                       headers=member_headers(other))).status_code == 404
     assert (await rewards.client.post(url, json={"answer": "accept"},
-                                      headers=HOST)).status_code == 401
+                                      headers=host())).status_code == 401
     unknown = await rsvp(rewards, member, "sal_nothing_here", "accept")
     assert unknown.status_code == 404
     check_in = f"{SALONS}/{salon_id}/check-ins"
