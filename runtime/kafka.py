@@ -120,14 +120,17 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partition
     await admin.start()
     try:
         missing = sorted(set(topics) - set(await admin.list_topics()))
+        created = []
         for topic in missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(topic, partitions, 1,
                                                     topic_configs=dict(configs.get(topic, {})))])
+                created.append(topic)
                 log.info("created topic %s (%d partitions)", topic, partitions)
-        wanted = {t: dict(c) for t, c in configs.items() if c and t not in missing}
+        # One another process created meanwhile may lack the settings: keep them too.
+        wanted = {t: dict(c) for t, c in configs.items() if c and t not in created}
         await _keep_configs(admin, wanted)
-        return missing
+        return created
     finally:
         await admin.close()
 
