@@ -144,8 +144,12 @@ async def _keep_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, 
         if any(found.get(topic, {}).get(k) != v for k, v in config.items()):
             # AlterConfigs sets the whole set: the topic's other settings go back to the
             # broker's defaults, which is what topics here have.
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
-                                                      configs=config)])
+            responses = await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC,
+                                                                  topic, configs=config)])
+            errors = [(code, message) for response in responses
+                      for code, message, *_ in response.resources if code]
+            if errors:  # the broker answers errors, it does not raise them
+                raise RuntimeError(f"topic {topic} could not be set to {config}: {errors}")
             log.info("topic %s set to %s", topic, config)
 
 

@@ -28,7 +28,7 @@ from contracts.registry import models_on
 from contracts.topics import dead_letter_topic
 
 from . import db, errors, inbox
-from .consumer import BatchProcessor, Handler
+from .consumer import BatchProcessor, Handler, parse_batch
 from .http_metrics import HttpMetrics
 from .kafka import RebalanceGate, ensure_topics, make_broker, make_producer, topic_config
 from .metrics import INBOX_PRUNED, TRANSIENT_RETRIES
@@ -55,6 +55,7 @@ class Service:
         self.schema = name
         self._package_dir = package_dir
         self._topics = set(publishes)
+        self._topic_configs: dict[str, dict[str, str]] = {}
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task | None = None
         self._jobs: list[Callable[[], Awaitable[None]]] = []
@@ -131,11 +132,16 @@ class Service:
                 self.topic(topic), group_id=self.name, ack_policy=AckPolicy.MANUAL,
                 batch=True, max_records=s.batch_max_records,
                 batch_timeout_ms=s.batch_timeout_ms, auto_offset_reset="earliest",
-                decoder=_undecoded, listener=gate,
+                parser=parse_batch, decoder=_undecoded, listener=gate,
                 group_instance_id=s.instance_id and f"{s.instance_id}.{topic}.{n}",
                 title=f"{topic}:{self.name}", description=_describe(handler, models),
             )(_batch_step(processor, gate, models))
         return processor
+
+    def configure_topic(self, topic: str, config: dict[str, str]) -> None:
+        """Create and keep `topic` (one this service subscribes to or publishes, or a dead
+        letter topic of it) with `config` rather than the contracts' settings for it."""
+        self._topic_configs[topic] = dict(config)
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run once the database is migrated, before the consumers start (caches, listeners)."""
@@ -167,7 +173,8 @@ class Service:
         await db.migrate(self._pool, self.schema, db.migration_files(self._package_dir))
         await ensure_topics(s.kafka_bootstrap_servers, [self.topic(t) for t in self._topics],
                             s.topic_partitions,
-                            {self.topic(t): topic_config(t) for t in self._topics})
+                            {self.topic(t): self._topic_configs.get(t) or topic_config(t)
+                             for t in self._topics})
         producer = make_producer(s.kafka_bootstrap_servers, self.name)
         await producer.start()
         self.relay = OutboxRelay(database_url=s.database_url, schema=self.schema,

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from contracts.topics import ASSET_SNAPSHOTS_V1, CUSTOMERS_V1, dead_letter_topic
-from runtime.kafka import PERSONAL_DEAD_LETTER_RETENTION_MS, ensure_topics
+from runtime.kafka import PERSONAL_DEAD_LETTER_RETENTION_MS
 from runtime.service import Service
 
 from . import metrics  # noqa: F401  (registers what it counts at commit)
@@ -58,13 +58,9 @@ def build(name: str = "fineract", topic_prefix: str = "",
         topic, handler, consumes=[],
         processor=partial(FineractProcessor, schemas=schemas, tenant=settings.fineract_tenant))
 
-    async def short_lived_dead_letters() -> None:
-        # Fineract's clients carry personal data: their dead letters are kept 3 days.
-        dlq = service.topic(dead_letter_topic(topic, name))
-        await ensure_topics(settings.kafka_bootstrap_servers, [dlq], settings.topic_partitions,
-                            {dlq: {"retention.ms": str(PERSONAL_DEAD_LETTER_RETENTION_MS)}})
-
-    service.on_start(short_lived_dead_letters)
+    # Fineract's clients carry personal data: their dead letters are kept 3 days.
+    service.configure_topic(dead_letter_topic(topic, name),
+                            {"retention.ms": str(PERSONAL_DEAD_LETTER_RETENTION_MS)})
     if settings.fineract_month_close_grace_days is not None:
         service.month_end = MonthEndJob(service.unit_of_work, months,
                                         settings.fineract_month_close_grace_days)
