@@ -115,7 +115,8 @@ def birthday_intent(member_id: str, year: int) -> Intent:
 
 
 def values_for(facts: dict[str, Any], language: Language) -> dict[str, str]:
-    """The facts as the member reads them."""
+    """The facts as the member reads them. Counts stay digits (WeChat's number fields take
+    nothing else); the texts word around them ("persons: 2")."""
     values = {key: str(value) for key, value in facts.items()}
     if "salon" in facts and language == "en-US":  # a member event (salons.py)
         return english(facts, values)
@@ -126,9 +127,6 @@ def values_for(facts: dict[str, Any], language: Language) -> dict[str, str]:
         values["months"] = "month" if n == 1 else f"{n} months"
     if "title" in facts and language == "en-US" and CJK.search(str(facts["title"])):
         values["title"] = KIND_NAMES.get(facts.get("kind"), KIND_NAMES[None])
-    if "persons" in facts and language == "en-US":
-        n = int(facts["persons"])
-        values["persons"] = "1 person" if n == 1 else f"{n} persons"
     if "charity_en" in facts and language == "en-US":  # a donation's charity
         values["charity"] = facts["charity_en"]
     if "offers" in facts:  # offers that fit: a list that fits, titles never cut
@@ -163,14 +161,15 @@ class Placement:
 
 
 def place(category: Category, contact: Mapping | None, closed: bool,
-          counted: dict[date, int], now: datetime, rules: Rules) -> Placement:
+          counted: dict[date, int], now: datetime, rules: Rules,
+          waits_for_morning: bool = False) -> Placement:
     """A closed member hears nothing, a missing consent skips the message, the rest is
     planned around quiet hours and the daily cap (`counted` is updated, see `plan`)."""
     if closed:
         return Placement("skipped", now, reason="member_closed")
     if consent_missing(category, contact):
         return Placement("skipped", now, reason="no_consent")
-    slot = plan(category, now, counted, rules)
+    slot = plan(category, now, counted, rules, waits_for_morning)
     if slot.state == "capped":
         return Placement("capped", slot.not_before, slot.day, "daily_cap")
     return Placement("queued", slot.not_before, slot.day)

@@ -1,4 +1,5 @@
-"""When a message may go: transactional ones at once; others outside quiet hours
+"""When a message may go: transactional ones at once (those that wait for the morning:
+after quiet hours); others outside quiet hours
 (21:00-08:00 Asia/Shanghai by default) and within a daily cap per member.
 
 Over the cap a service message (points expiring, the daily summary) moves to the next
@@ -77,11 +78,12 @@ def day_opening(day: date, rules: Rules) -> datetime:
     return datetime.combine(day, rules.quiet_end, tzinfo=rules.zone)
 
 
-def plan(category: Category, now: datetime, counted: dict[date, int], rules: Rules) -> Slot:
+def plan(category: Category, now: datetime, counted: dict[date, int], rules: Rules,
+         waits_for_morning: bool = False) -> Slot:
     """Where one message goes, given how many counted messages the member already has per
     local day (`counted` is updated: messages of one batch see each other)."""
     if category == "transactional":
-        return Slot("queued", now, None)
+        return Slot("queued", next_allowed(now, rules) if waits_for_morning else now, None)
     at = next_allowed(now, rules)
     day = local_day(at, rules)
     while counted.get(day, 0) >= rules.daily_cap:

@@ -55,6 +55,9 @@ class Template:
     sms_text: Mapping[Language, str]
     wechat_template_id: str
     wechat_fields: Mapping[Language, Mapping[str, str]]
+    #: A transactional message that is news, not an answer to the member: decided in a
+    #: night batch (tier changes), it waits out quiet hours (still no consent, no cap).
+    waits_for_morning: bool = False
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -96,6 +99,7 @@ def parse_template(name: str, data: Mapping) -> Template:
             sms_text={lang: sms[lang] for lang in LANGUAGES},
             wechat_template_id=str(wechat["template_id"]),
             wechat_fields={lang: dict(wechat[lang]) for lang in LANGUAGES},
+            waits_for_morning=bool(data.get("waits_for_morning", False)),
         )
     except KeyError as exc:
         raise TemplateError(f"template {name}: missing {exc}") from None

@@ -52,7 +52,8 @@ class Queue:
              counted: dict, now: datetime, traceparent: str | None
              ) -> messages_sql.MessageRow:
         template = self.templates[intent.template]
-        placed = place(template.category, contact, closed, counted, now, self.rules)
+        placed = place(template.category, contact, closed, counted, now, self.rules,
+                       template.waits_for_morning)
         metrics.placed(intent.template, placed.state, placed.not_before > now)
         language = body = None
         if contact is not None and placed.state == "queued":

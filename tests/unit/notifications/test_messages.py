@@ -65,7 +65,8 @@ def test_one_summary_per_member_and_day() -> None:
 def test_values_read_in_the_members_language() -> None:
     facts = {"tier": "oto_fortune", "persons": 1}
     assert values_for(facts, "zh-CN") == {"tier": "沃德财富", "persons": "1"}
-    assert values_for(facts, "en-US") == {"tier": "OTO Fortune", "persons": "1 person"}
+    # Counts stay digits in English too: WeChat's number fields take nothing else.
+    assert values_for(facts, "en-US") == {"tier": "OTO Fortune", "persons": "1"}
 
 
 @pytest.mark.parametrize(("category", "service", "marketing", "missing"), [

@@ -9,6 +9,7 @@ import pytest
 
 from contracts.rewards.v1 import SalonInvited, SalonReminderDue, SalonRsvpChanged
 from services.notifications.domain.messages import intent_for, values_for
+from services.notifications.domain.salons import english_city
 from services.notifications.settings import load_templates
 
 AT = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
@@ -41,12 +42,21 @@ def test_the_invitation_is_marketing_and_the_others_transactional() -> None:
                                             "salon_cancelled")} == {"transactional"}
 
 
-@pytest.mark.parametrize(("title_en", "title", "city"), [
-    (None, "Members' salon", "see the app"),
-    ("Wine tasting", "Wine tasting", "see the app"),
+@pytest.mark.parametrize(("title_en", "title"), [
+    (None, "Members' salon"),
+    ("Wine tasting", "Wine tasting"),
 ])
-def test_english_values_carry_no_chinese(title_en, title, city) -> None:
+def test_english_values_carry_no_chinese(title_en, title) -> None:
     intent = intent_for(SalonReminderDue(**{**GUEST, "title_en": title_en}, due_at=AT), "c")
     values = values_for(intent.facts, "en-US")
-    assert (values["title"], values["city"], values["venue"]) == (title, city, "see the app")
+    assert (values["title"], values["city"], values["venue"]) == (
+        title, "Shanghai", "venue in the app")
     assert values_for(intent.facts, "zh-CN")["title"] == "葡萄酒品鉴"
+
+
+@pytest.mark.parametrize(("city", "english"), [
+    ("上海", "Shanghai"), ("重庆", "Chongqing"), ("长沙", "Changsha"), ("西安", "Xi'an"),
+    ("哈尔滨", "Harbin"), ("乌鲁木齐", "Urumqi"), ("呼和浩特", "Hohhot"), ("珠海市", "Zhuhai"),
+])
+def test_a_city_reads_as_its_english_name(city, english) -> None:
+    assert english_city(city) == english

@@ -15,6 +15,7 @@ from services.notifications.domain.schedule import (
     plan,
     summary_day,
 )
+from services.notifications.settings import load_templates
 
 RULES = Rules(daily_cap=2)
 
@@ -52,6 +53,22 @@ def test_transactional_messages_go_at_once_even_at_night_and_uncounted() -> None
     counted = {date(2026, 3, 10): 99}
     slot = plan("transactional", at(10, 23), counted, RULES)
     assert (slot.state, slot.not_before, slot.day) == ("queued", at(10, 23), None)
+
+
+def test_news_waits_for_the_morning_uncounted_and_never_capped() -> None:
+    counted = {date(2026, 3, 11): 99}
+    night = plan("transactional", at(11, 2), counted, RULES, waits_for_morning=True)
+    day = plan("transactional", at(11, 14), counted, RULES, waits_for_morning=True)
+    assert (night.state, night.not_before, night.day) == ("queued", at(11, 8), None)
+    assert (day.state, day.not_before) == ("queued", at(11, 14))
+    assert counted == {date(2026, 3, 11): 99}
+
+
+def test_tier_changes_wait_for_the_morning_answers_do_not() -> None:
+    templates = load_templates()
+    assert {n for n, t in templates.items() if t.waits_for_morning} == {
+        "tier_upgraded", "tier_downgraded", "tier_override_ended", "tier_set_by_staff"}
+    assert not templates["redemption_confirmed"].waits_for_morning
 
 
 def test_service_messages_over_the_cap_move_to_the_next_morning() -> None:

@@ -95,7 +95,7 @@ def test_tier_upgrade_reads_naturally_in_both_languages() -> None:
     assert zh.sms_text == ("【XX银行】张先生，恭喜您自2026-03-01起升级为金卡会员，"
                            "更多专属权益请见手机银行。")
     assert en.sms_text.startswith("【XX银行】Dear Ms Zhang, congratulations: from 2026-03-01 "
-                                  "you are a Gold member.")
+                                  "your tier is Gold.")
     assert zh.wechat_fields["thing2"] == "升级为金卡"
 
 
