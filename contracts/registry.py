@@ -1,6 +1,7 @@
 """Every event model by its CloudEvents type, for decoders, snapshots and documentation."""
 
 from .accounts import v1 as accounts_v1
+from .analytics import v1 as analytics_v1
 from .base import Event
 from .corebanking import v1 as corebanking_v1
 from .notifications import v1 as notifications_v1
@@ -48,6 +49,7 @@ _MODELS: tuple[type[Event], ...] = (
     notifications_v1.NotificationDelivered,
     notifications_v1.NotificationFailed,
     notifications_v1.NotificationOptOutReceived,
+    analytics_v1.CallSuggested,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {model.ce_type: model for model in _MODELS}

@@ -10,6 +10,8 @@ MEMBERS_V1 = "loyalty.members.v1"
 MEMBER_CONTACTS_V1 = "loyalty.member-contacts.v1"
 REWARDS_V1 = "loyalty.rewards.v1"
 NOTIFICATIONS_V1 = "loyalty.notifications.v1"
+#: Calls suggested to relationship managers (analytics).
+ANALYTICS_V1 = "loyalty.analytics.v1"
 
 
 #: The topics whose records hold personal data (names, phone numbers, openids, birth dates;

@@ -20,7 +20,7 @@ from faststream.specification import AsyncAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "asyncapi"
-SERVICES = ("accounts", "points", "rewards", "notifications")
+SERVICES = ("accounts", "points", "rewards", "notifications", "analytics")
 #: Where the documents say the broker is: a name, not this machine's address.
 BROKER = "kafka:9092"
 

@@ -1,7 +1,9 @@
 #!/opt/loyalty/bin/python
 """The image's entry point (deploy/image/Containerfile):
 
-    loyalty points|accounts|rewards|notifications   run that service (HTTP on HTTP_PORT)
+    loyalty points|accounts|rewards|notifications|analytics   run that service (HTTP on
+                                                    HTTP_PORT; analytics also takes a
+                                                    command: report, rebuild)
     loyalty fineract                                run the Fineract adapter (likewise; it
                                                     applies its migrations at start)
     loyalty migrate [SERVICE ...]                   apply every service's migrations, then exit

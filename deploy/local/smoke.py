@@ -14,7 +14,8 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-PORTS = {"accounts": 8001, "points": 8002, "rewards": 8003, "notifications": 8004}
+PORTS = {"accounts": 8001, "points": 8002, "rewards": 8003, "notifications": 8004,
+         "analytics": 8006}
 
 
 def url(service: str, path: str) -> str:

@@ -22,9 +22,10 @@ def test_models_on_partitions_the_registry_by_topic() -> None:
             topics.MEMBER_CONTACTS_V1,
             topics.REWARDS_V1,
             topics.NOTIFICATIONS_V1,
+            topics.ANALYTICS_V1,
         )
     ]
-    assert [len(m) for m in by_topic] == [3, 1, 2, 12, 4, 2, 12, 4]
+    assert [len(m) for m in by_topic] == [3, 1, 2, 12, 4, 2, 12, 4, 1]
     merged = {k: v for models in by_topic for k, v in models.items()}
     assert merged == EVENT_TYPES
     assert models_on("no.such.topic") == {}

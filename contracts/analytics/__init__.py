@@ -1,0 +1,1 @@
+"""Events published by the analytics service. Major version 1: `contracts.analytics.v1`."""

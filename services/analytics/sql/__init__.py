@@ -1,0 +1,1 @@
+"""All the analytics service's SQL, one module per group of tables (migrations/)."""
