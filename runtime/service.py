@@ -28,7 +28,7 @@ from contracts.registry import models_on
 from contracts.topics import dead_letter_topic
 
 from . import db, errors, inbox
-from .consumer import BatchProcessor, Handler, parse_batch
+from .consumer import BatchProcessor, Handler
 from .http_metrics import HttpMetrics
 from .kafka import RebalanceGate, ensure_topics, make_broker, make_producer, topic_config
 from .metrics import INBOX_PRUNED, TRANSIENT_RETRIES
@@ -132,7 +132,7 @@ class Service:
                 self.topic(topic), group_id=self.name, ack_policy=AckPolicy.MANUAL,
                 batch=True, max_records=s.batch_max_records,
                 batch_timeout_ms=s.batch_timeout_ms, auto_offset_reset="earliest",
-                parser=parse_batch, decoder=_undecoded, listener=gate,
+                decoder=_undecoded, listener=gate,
                 group_instance_id=s.instance_id and f"{s.instance_id}.{topic}.{n}",
                 title=f"{topic}:{self.name}", description=_describe(handler, models),
             )(_batch_step(processor, gate, models))
