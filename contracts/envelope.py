@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from .base import Event
 
@@ -36,22 +36,8 @@ class Envelope:
     tracestate: str | None = None
 
     def to_headers(self) -> Headers:
-        headers: Headers = [
-            ("ce_specversion", SPECVERSION.encode()),
-            ("ce_id", self.id.encode()),
-            ("ce_type", self.type.encode()),
-            ("ce_source", self.source.encode()),
-            ("ce_time", self.time.isoformat().encode()),
-            ("content-type", CONTENT_TYPE.encode()),
-        ]
-        optional = (
-            ("ce_subject", self.subject),
-            ("ce_dataschema", self.dataschema),
-            ("traceparent", self.traceparent),
-            ("tracestate", self.tracestate),
-        )
-        headers.extend((name, value.encode()) for name, value in optional if value)
-        return headers
+        return _headers(self.id, self.type, self.source, self.subject, self.time,
+                        self.dataschema, self.traceparent, self.tracestate)
 
     @classmethod
     def from_headers(cls, headers: Iterable[tuple[str, bytes | None]]) -> Envelope:
@@ -87,6 +73,39 @@ class Envelope:
         )
 
 
+_SPECVERSION_HEADER = ("ce_specversion", SPECVERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+
+
+@lru_cache(maxsize=1024)  # bounded: a consumed envelope's values come from outside
+def _constant(name: str, value: str) -> tuple[str, bytes]:
+    """A header whose value repeats from event to event (a type, a source, a schema)."""
+    return name, value.encode()
+
+
+def _headers(id: str, type: str, source: str, subject: str | None, time: datetime,
+             dataschema: str | None, traceparent: str | None,
+             tracestate: str | None) -> Headers:
+    # Written per emitted event: the headers that repeat are encoded once (`_constant`).
+    headers: Headers = [
+        _SPECVERSION_HEADER,
+        ("ce_id", id.encode()),
+        _constant("ce_type", type),
+        _constant("ce_source", source),
+        ("ce_time", time.isoformat().encode()),
+        _CONTENT_TYPE_HEADER,
+    ]
+    if subject:
+        headers.append(("ce_subject", subject.encode()))
+    if dataschema:
+        headers.append(_constant("ce_dataschema", dataschema))
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    if tracestate:
+        headers.append(("tracestate", tracestate.encode()))
+    return headers
+
+
 @cache  # encode() runs per event; the answer depends on the class only
 def dataschema_of(model: type[Event]) -> str:
     return f"{DATASCHEMA_PREFIX}{model.ce_type}:{model.topic.rsplit('.', 1)[-1]}"
@@ -111,18 +130,11 @@ def encode(
     traceparent: str | None = None,
 ) -> EncodedEvent:
     subject = event.subject
-    envelope = Envelope(
-        id=id or str(uuid.uuid4()),
-        type=event.ce_type,
-        source=source,
-        subject=subject,
-        time=time or datetime.now(UTC),
-        dataschema=dataschema_of(type(event)),
-        traceparent=traceparent,
-    )
     return EncodedEvent(
         topic=event.topic,
         key=subject.encode(),
         value=event.model_dump_json(exclude_none=True).encode(),
-        headers=envelope.to_headers(),
+        headers=_headers(id or str(uuid.uuid4()), event.ce_type, source, subject,
+                         time or datetime.now(UTC), dataschema_of(type(event)), traceparent,
+                         None),
     )

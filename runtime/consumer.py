@@ -118,8 +118,9 @@ class BatchProcessor:
         records = raw if isinstance(raw, tuple) else (raw,)
         # Records of partitions a rebalance took away while they waited belong to the new
         # owner now (which reads them from the last committed offset).
+        # (A plain tuple equals its TopicPartition and hashes the same: none built per record.)
         assigned = message.consumer.assignment()
-        records = [r for r in records if TopicPartition(r.topic, r.partition) in assigned]
+        records = [r for r in records if (r.topic, r.partition) in assigned]
         records = await _not_rewound(message.consumer, records)
         if not records:
             return BatchReport(0, 0, 0, 0)
@@ -239,17 +240,33 @@ class BatchProcessor:
         return failed, applied_before
 
 
+async def parse_batch(records: tuple[ConsumerRecord, ...],
+                      parse: Callable[[tuple[ConsumerRecord, ...]], Awaitable[Any]]) -> Any:
+    """FastStream's parser of a subscriber's batch (its `parser=`). Its own decodes every
+    record's headers into a dict, which its telemetry then reads for each record's baggage
+    and trace link: work per record, on every batch. The processor reads the records
+    themselves and links each record's trace to the batch (runtime/telemetry.py), so only
+    the first record's headers are decoded here; the message holds the whole batch."""
+    if not isinstance(records, tuple) or len(records) < 2:
+        return await parse(records)
+    message = await parse(records[:1])
+    message.raw_message = records
+    message.body = [record.value or b"" for record in records]
+    message.message_id = f"{records[0].offset}-{records[-1].offset}-{records[0].timestamp}"
+    return message
+
+
 async def _not_rewound(consumer: Any, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
     """The records still ahead of their partition's position. A rebalance that came between
     this batch's fetch and its turn at the gate (runtime/kafka.py `RebalanceGate`) may have
     given a partition back to this consumer rewound to its committed offset: its records
     from there on come again with the next fetch, and are applied then, not twice."""
-    positions: dict[TopicPartition, int] = {}
-    for tp in {TopicPartition(r.topic, r.partition) for r in records}:
+    positions: dict[tuple[str, int], int] = {}
+    for topic, partition in {(r.topic, r.partition) for r in records}:
         with contextlib.suppress(IllegalStateError):  # taken away meanwhile: not ours
-            positions[tp] = await consumer.position(tp)
-    return [r for r in records
-            if r.offset < positions.get(TopicPartition(r.topic, r.partition), -1)]
+            positions[topic, partition] = await consumer.position(
+                TopicPartition(topic, partition))
+    return [r for r in records if r.offset < positions.get((r.topic, r.partition), -1)]
 
 
 def record_key(record: ConsumerRecord) -> str:

@@ -235,10 +235,11 @@ async def _partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[Top
 
 def record_lag(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord], group: str) -> None:
     """Lag of the partitions in this batch, from the high watermark of the last fetch."""
-    last: dict[TopicPartition, int] = {}
+    last: dict[tuple[str, int], int] = {}
     for record in records:
-        last[TopicPartition(record.topic, record.partition)] = record.offset
-    for tp, offset in last.items():
+        last[record.topic, record.partition] = record.offset
+    for (topic, partition), offset in last.items():
+        tp = TopicPartition(topic, partition)
         try:
             highwater = consumer.highwater(tp)
         except AssertionError:  # revoked by a rebalance while the batch ran: no figure

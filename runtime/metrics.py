@@ -91,6 +91,9 @@ def zeroed(metric: Counter | Gauge, *label_sets: Iterable[str]) -> None:
 
 #: What each committed event type adds to a service's business metrics (services/*/metrics.py).
 _OBSERVERS: dict[str, Callable[[Event], None]] = {}
+#: The same for types a unit commits many of at once (a consumed batch's purchases): the
+#: function is given all of a unit's events of the type, and increments each series once.
+_BATCH_OBSERVERS: dict[str, Callable[[list[Event]], None]] = {}
 
 
 def observe(*event_types: type[Event]) -> Callable[[Callable[[Event], None]], Callable]:
@@ -104,14 +107,36 @@ def observe(*event_types: type[Event]) -> Callable[[Callable[[Event], None]], Ca
     return register
 
 
+def observe_batch(*event_types: type[Event]
+                  ) -> Callable[[Callable[[list[Event]], None]], Callable]:
+    """Register the decorated function to count a unit's committed events of these types,
+    all in one call."""
+
+    def register(fn: Callable[[list[Event]], None]) -> Callable[[list[Event]], None]:
+        for event_type in event_types:
+            _BATCH_OBSERVERS[event_type.ce_type] = fn
+        return fn
+
+    return register
+
+
 def committed(events: Iterable[Event], dead_letter_topics: Iterable[str]) -> None:
     """Count what a unit of work committed: the events through their observers, and the
     dead letters. Metrics never fail the work: an observer's error is logged."""
     for topic in dead_letter_topics:
         DEAD_LETTERS.labels(topic).inc()
+    batches: dict[str, list[Event]] = {}
     for event in events:
         if (fn := _OBSERVERS.get(event.ce_type)) is not None:
-            try:
-                fn(event)
-            except Exception:
-                log.exception("counting %s failed", event.ce_type)
+            _count(fn, event, event.ce_type)
+        elif event.ce_type in _BATCH_OBSERVERS:
+            batches.setdefault(event.ce_type, []).append(event)
+    for ce_type, batch in batches.items():
+        _count(_BATCH_OBSERVERS[ce_type], batch, ce_type)
+
+
+def _count(fn: Callable, what: object, ce_type: str) -> None:
+    try:
+        fn(what)
+    except Exception:
+        log.exception("counting %s failed", ce_type)

@@ -22,7 +22,7 @@ from contracts.points.v1 import (
     PointsRerated,
     PointsReversed,
 )
-from runtime.metrics import observe, zeroed
+from runtime.metrics import observe, observe_batch, zeroed
 from runtime.service import Service
 
 from .sql import metrics as sql
@@ -71,13 +71,20 @@ for movement, kinds in (("issued", ("base", "bonus", "rerating", "goodwill")),
 zeroed(DEBITS_REJECTED, get_args(PointsDebitRejected.model_fields["reason"].annotation))
 
 
-@observe(PointsEarned)
-def _earned(event: PointsEarned) -> None:
-    c = event.calculation
-    POINTS.labels("issued", "base").inc(min(event.points, c.base_points))
-    POINTS.labels("issued", "bonus").inc(max(0, event.points - c.base_points))
-    for rule in (*c.rule_ids, *c.caps_applied):
-        RULES_APPLIED.labels(rule).inc()
+@observe_batch(PointsEarned)  # a consumed batch's purchases: each series incremented once
+def _earned(events: list[PointsEarned]) -> None:
+    base = bonus = 0
+    rules: dict[str, int] = {}
+    for event in events:
+        c = event.calculation
+        base += min(event.points, c.base_points)
+        bonus += max(0, event.points - c.base_points)
+        for rule in (*c.rule_ids, *c.caps_applied):
+            rules[rule] = rules.get(rule, 0) + 1
+    POINTS.labels("issued", "base").inc(base)
+    POINTS.labels("issued", "bonus").inc(bonus)
+    for rule, purchases in rules.items():
+        RULES_APPLIED.labels(rule).inc(purchases)
 
 
 @observe(PointsRerated)

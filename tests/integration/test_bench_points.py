@@ -1,6 +1,6 @@
 """The points benchmarks' machinery at a tiny size, on the real broker and database: the
 history loader (consistent, indexes as the migrations define them), the CPU split from
-/proc, the expiry benchmark and the accrual benchmark with a history."""
+/proc, the expiry benchmark and the accrual benchmark with a history and with its profile."""
 
 from __future__ import annotations
 
@@ -86,3 +86,13 @@ async def test_the_accrual_benchmark_runs_empty_and_with_history(infra, capsys):
     assert "ratio with history / empty database" in out
     assert out.count("invariants': 'hold'") == 2
     assert out.count("µs machine CPU per event") == 3
+
+
+async def test_the_accrual_benchmark_profiles_the_service_processes(infra, capsys):
+    await points_bench.main(count=300, customers=40, seed=4, processes=1, history=None,
+                            profile=5)
+    out = capsys.readouterr().out
+    assert "service processes' profile, empty database:" in out
+    assert "top 5 by tottime:" in out and "top 5 by cumulative:" in out
+    assert "process(es)" in out and "µs per event" in out
+    assert "invariants': 'hold'" in out

@@ -3,6 +3,7 @@
     python -m tools.bench.points [--count 200000] [--customers 20000] [--seed 1]
                                  [--processes 2]
                                  [--history-members 500000 --history-transfers 5000000]
+                                 [--profile 15]
 
 1. Pre-loads `count` card transactions from the core-banking simulator (realistic mix:
    categories, refunds, refunds before purchases, duplicate deliveries) on a private topic.
@@ -29,16 +30,26 @@ the end, over the events committed in it. The outcomes add the blocks each table
 outside PostgreSQL's shared buffers per event (the schema's own) and the WAL bytes and
 full-page images per event (the whole cluster's). Figures vary with the machine's load: compare the
 ratios, measured in the same run, rather than absolute numbers across runs.
+
+With `--profile N` each service process runs under cProfile from its first batch to its
+stop (consumer, handler and relay alike), and the top N functions of all of them together
+are printed by own and by cumulative time, with the profiled time per event: where the
+service processes' Python time goes (the profiler slows them down; compare shares, and
+run with `--processes 1` for one process's view).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import os
+import pstats
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -110,14 +121,17 @@ async def raw_ceiling(bootstrap: str, database_url: str, topic: str, total: int,
 
 
 async def end_to_end(bootstrap: str, database_url: str, prefix: str, topic: str,
-                     processes: int, schema: str, probe: CpuProbe) -> tuple[float, dict, Split]:
+                     processes: int, schema: str, probe: CpuProbe,
+                     profiles: list[str] | None = None) -> tuple[float, dict, Split]:
     """Events/s through `processes` points service processes (one consumer group, named
     after `schema`), from the first record any of them read until the group has committed
     every record and the outbox is empty; the outcomes, and the CPU per event from the
-    first committed offset on."""
+    first committed offset on. With `profiles` (a file per process), each process writes
+    its cProfile statistics there."""
     workers = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tools.bench.points", "--worker", schema, prefix,
-        stdout=asyncio.subprocess.PIPE) for _ in range(processes)]
+        *(["--profile-to", profiles[n]] if profiles else []),
+        stdout=asyncio.subprocess.PIPE) for n in range(processes)]
     pids = [w.pid for w in workers]
     io_before, wal_before = await _io(database_url, schema)
     try:
@@ -222,16 +236,20 @@ async def _drop_schema(database_url: str, schema: str) -> None:
         await conn.close()
 
 
-async def worker(schema: str, prefix: str) -> None:
+async def worker(schema: str, prefix: str, profile_to: str | None = None) -> None:
     """One points service process of the benchmark: runs until SIGTERM, then prints what it
-    did as one JSON line."""
+    did as one JSON line. With `profile_to`, runs under cProfile from its first batch on
+    and writes the statistics to that file when it stops."""
     service = build(schema, prefix)
     processor = service.card_transactions
     stats = {"first_read": None, "records": 0, "batches": 0, "applied": 0, "duplicates": 0,
              "ignored": 0, "dead_lettered": 0}
     original = processor.process
+    profiler = cProfile.Profile() if profile_to else None
 
     async def timed(records):
+        if stats["first_read"] is None and profiler:
+            profiler.enable()
         stats["first_read"] = stats["first_read"] or time.time()
         report = await original(records)
         stats["records"] += len(records)
@@ -247,12 +265,41 @@ async def worker(schema: str, prefix: str) -> None:
     try:
         await stop.wait()
     finally:
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
         await service.stop()
     print(json.dumps(stats), flush=True)
 
 
+def print_profile(files: list[str], events: int, top: int) -> None:
+    """The service processes' profiles together: the `top` functions by own time and by
+    cumulative time, and the profiled time per event."""
+    found = [f for f in files if os.path.exists(f) and os.path.getsize(f)]
+    if not found:
+        print("  no profile written")
+        return
+    stats = pstats.Stats(*found, stream=(out := io.StringIO()))
+    # Wall time (a CPU-time timer costs more than most functions it would time): the time
+    # spent waiting for the network in poll is left out of the total.
+    idle = sum(row[2] for (_, _, name), row in stats.stats.items()  # type: ignore[attr-defined]
+               if name.startswith("<method 'poll' of 'select."))
+    busy = stats.total_tt - idle  # type: ignore[attr-defined]
+    print(f"  profiled: {busy:.2f}s busy (besides {idle:.2f}s waiting in poll) in"
+          f" {len(found)} process(es), {busy / max(events, 1) * 1e6:.0f} µs per event"
+          " (slowed by the profiler; on a shared machine, by waiting for a core too)")
+    for order in ("tottime", "cumulative"):
+        out.seek(0)
+        out.truncate()
+        stats.sort_stats(order).print_stats(top)
+        table = out.getvalue()
+        print(f"  top {top} by {order}:")
+        print("\n".join("    " + line for line in
+                        table[table.index("   ncalls"):].rstrip().splitlines()))
+
+
 async def main(count: int, customers: int, seed: int, processes: int,
-               history: History | None) -> None:
+               history: History | None, profile: int = 0) -> None:
     bootstrap, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
     prefix = f"bench.{uuid.uuid4().hex[:8]}."
     topic = prefix + CARD_TRANSACTIONS_V1
@@ -266,7 +313,7 @@ async def main(count: int, customers: int, seed: int, processes: int,
     print(f"raw ceiling (consume + COPY into a bare table): {raw:,.0f} records/s")
     print(f"  {Split.describe(raw_cpu.per_event(total))}")
     empty = await _accrual(bootstrap, database_url, prefix, topic, processes, probe, raw,
-                           "empty database")
+                           "empty database", profile=profile)
     if history:
         schema = f"points_bench_{uuid.uuid4().hex[:8]}"
         history = replace(history, include=members)
@@ -286,14 +333,23 @@ async def main(count: int, customers: int, seed: int, processes: int,
 
 async def _accrual(bootstrap: str, database_url: str, prefix: str, topic: str,
                    processes: int, probe: CpuProbe, raw: float, label: str,
-                   schema: str | None = None) -> float:
-    """Step 3 on `schema` (a fresh one if None), printed; returns its events/s."""
+                   schema: str | None = None, profile: int = 0) -> float:
+    """Step 3 on `schema` (a fresh one if None), printed; returns its events/s. With
+    `profile`, the service processes' top `profile` functions too."""
     schema = schema or f"points_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        e2e, totals, split = await end_to_end(bootstrap, database_url, prefix, topic,
-                                              processes, schema, probe)
-    finally:
-        await _drop_schema(database_url, schema)
+    with tempfile.TemporaryDirectory() as folder:
+        profiles = ([os.path.join(folder, f"{n}.prof") for n in range(processes)]
+                    if profile else None)
+        try:
+            e2e, totals, split = await end_to_end(bootstrap, database_url, prefix, topic,
+                                                  processes, schema, probe, profiles)
+        finally:
+            await _drop_schema(database_url, schema)
+        if profiles:
+            print(f"service processes' profile, {label}:")
+            # From each process's first batch on: every record the group read.
+            print_profile(profiles, sum(totals[key] for key in (
+                "applied", "duplicates", "ignored", "dead_lettered")), profile)
     print(f"points end to end, {label}, {processes} process(es) (ledger committed, events"
           f" published): {e2e:,.0f} events/s")
     print(f"  {Split.describe(split.per_event(totals['cpu_window_events']))}")
@@ -316,12 +372,17 @@ if __name__ == "__main__":
                         help="also run on a schema first loaded with this many members")
     parser.add_argument("--history-transfers", type=int, default=0,
                         help="past transfers of that history (default: 10 per member)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="run the service processes under cProfile and print their top"
+                             " N functions (own and cumulative time)")
     parser.add_argument("--worker", nargs=2, metavar=("SCHEMA", "PREFIX"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        asyncio.run(worker(*args.worker))
+        asyncio.run(worker(*args.worker, args.profile_to))
     else:
         past = (History(args.history_members,
                         args.history_transfers or 10 * args.history_members)
                 if args.history_members else None)
-        asyncio.run(main(args.count, args.customers, args.seed, args.processes, past))
+        asyncio.run(main(args.count, args.customers, args.seed, args.processes, past,
+                         args.profile))

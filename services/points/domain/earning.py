@@ -25,6 +25,7 @@ from .rules import BonusCategory, EarningRules, ExcludedCategory
 
 #: Shown for a purchase no multiplier applied to (an excluded category earns nothing).
 NO_MULTIPLIER = Decimal("1.0")
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,13 @@ MEMBER_CLOSED = "member-closed"
 
 def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
          rules: EarningRules, *, member_closed: bool = False) -> Earning:
-    local = purchase.posted_at.astimezone(rules.zone)
+    return _earn(purchase, purchase.posted_at.astimezone(rules.zone), tier,
+                 bonus_used_this_month, rules, member_closed)
+
+
+def _earn(purchase: Purchase, local: datetime, tier: Tier, bonus_used_this_month: int,
+          rules: EarningRules, member_closed: bool) -> Earning:
+    """`earn`, given the purchase's local time (`Accrual` has it already)."""
     month, expiry = _month_of(local), _expiry_of(local)
     if member_closed:
         return Earning(0, 0, 0, NO_MULTIPLIER, tier, (MEMBER_CLOSED,), (), expiry, month)
@@ -86,7 +93,7 @@ def earn(purchase: Purchase, tier: Tier, bonus_used_this_month: int,
         rule_ids.append(campaign.id)
     # Outside the monthly cap: base, at the channel's rate, and the tier's uplift unless
     # the programme counts it against the cap.
-    uncapped = Decimal(1) if rules.caps.monthly_bonus_counts_tier else tier_rule.multiplier
+    uncapped = _ONE if rules.caps.monthly_bonus_counts_tier else tier_rule.multiplier
     if channel is not None:
         multiplier *= channel.rate
         uncapped *= channel.rate
@@ -128,8 +135,8 @@ class Accrual:
         local = purchase.posted_at.astimezone(self.rules.zone)
         key = (purchase.member_id, _month_of(local))
         tier = tier_on(self.tiers.get(purchase.member_id, ()), local.date())
-        earning = earn(purchase, tier, self.bonus_used.get(key, 0), self.rules,
-                       member_closed=not ledger.before_closure(purchase.posted_at))
+        earning = _earn(purchase, local, tier, self.bonus_used.get(key, 0), self.rules,
+                        not ledger.before_closure(purchase.posted_at))
         if earning.bonus:
             self.bonus_used[key] = self.bonus_used.get(key, 0) + earning.bonus
         if earning.points:

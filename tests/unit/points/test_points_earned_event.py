@@ -1,5 +1,5 @@
-"""points.earned is built without validation on the hot path; it must still be exactly what
-the validated contract would accept and publish, for any purchase the rules can see."""
+"""points.earned as the hot path builds it must be exactly what the validated contract would
+accept and publish, for any purchase the rules can see."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings("error")
        used=st.integers(min_value=0, max_value=30_000),
        seconds=st.integers(min_value=0, max_value=3 * 365 * 86400),
        closed=st.booleans())
-def test_the_unvalidated_event_equals_the_validated_one(rules, mcc, tier, cents, used, seconds,
+def test_the_hot_path_event_equals_the_validated_one(rules, mcc, tier, cents, used, seconds,
                                                          closed):
     purchase = Purchase(transaction_id="T42", member_id="C0000000042", mcc=mcc,
                         spend_cny=Decimal(cents) / 100,
