@@ -9,6 +9,10 @@ checks that hold over all of it (none at night, none twice, no marketing without
     world.py    the four services and the sandbox in this process, under private names
     run.py      the year, tick by tick: inputs, settling, the jobs, the sender
     report.py   the messages per member, the counts and the checks, as text or Markdown
+    programme.py  the programme's year for analytics (issue 18): a population with
+                trajectories through the services and analytics, December's report and
+                its screenshot
 
-`python -m tools.year --help` (scripts/year-of-messages) runs it.
+`python -m tools.year --help` (scripts/year-of-messages) runs it;
+`python -m tools.year.programme --help` the programme's year.
 """

@@ -1,6 +1,6 @@
-"""The four services and the provider sandbox in this process, on the real broker and
-database under names of their own (schemas `<service>_year_<run>`, topics `year.<run>.`),
-removed at the end.
+"""The four services (and, when asked, analytics) and the provider sandbox in this process,
+on the real broker and database under names of their own (schemas `<service>_year_<run>`,
+topics `year.<run>.`), removed at the end.
 
 Time: notifications runs on a clock the year moves (services/notifications/clock.py), and
 so does the sandbox (when it accepted a message). Elsewhere the code that reads the wall
@@ -17,6 +17,9 @@ Redemption codes are written directly with a wall-clock expiry (the database che
 and rewards' saga timeout is set beyond the year (it compares with the database's clock).
 Jobs whose timers would run on their own (notifications' scheduled messages and care days,
 rewards' salons) are made idle and run by run.py at the simulated times.
+Analytics (when asked: programme.py, tests/integration/test_analytics_through_services.py)
+dates everything by the events' own times; its monthly calls job, on the wall clock, is made
+idle (the calls are in the figures read at the end).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from runtime.kafka import delete_topics
 from runtime.service import Service
 from services.accounts.app import build as accounts_build
 from services.accounts.settings import AccountsSettings
+from services.analytics.app import CONSUMED as ANALYTICS_CONSUMES
+from services.analytics.app import build as analytics_build
+from services.analytics.settings import AnalyticsSettings
 from services.notifications.app import build as notifications_build
 from services.notifications.settings import NotificationsSettings
 from services.points.app import build as points_build
@@ -70,8 +76,8 @@ CONSUMES = {
     "notifications": (MEMBER_CONTACTS_V1, MEMBERS_V1, POINTS_V1, REWARDS_V1),
 }
 IDLE = 10**7  # seconds: a timer that runs at start only
-TOPIC_OF = {"CustomerOnboarded": CUSTOMERS_V1, "AssetSnapshotTaken": ASSET_SNAPSHOTS_V1,
-            "CardTransactionPosted": CARD_TRANSACTIONS_V1}
+TOPIC_OF = {"CustomerOnboarded": CUSTOMERS_V1, "CustomerClosed": CUSTOMERS_V1,
+            "AssetSnapshotTaken": ASSET_SNAPSHOTS_V1, "CardTransactionPosted": CARD_TRANSACTIONS_V1}
 
 
 class YearClock:
@@ -99,8 +105,12 @@ def _datetime_on(clock: YearClock) -> type[datetime]:
 
 
 class World:
-    def __init__(self, clock: YearClock) -> None:
+    def __init__(self, clock: YearClock, analytics: bool = False) -> None:
         self.clock = clock
+        #: What each service here consumes (analytics too when asked: tools/year/programme.py).
+        self.consumes = dict(CONSUMES)
+        if analytics:
+            self.consumes["analytics"] = tuple(ANALYTICS_CONSUMES)
         self.run_id = uuid.uuid4().hex[:8]
         self.prefix = f"year.{self.run_id}."
         self.services: dict[str, Service] = {}
@@ -145,7 +155,11 @@ class World:
                 salon_job_seconds=3600)),
             "notifications": lambda n: notifications_build(
                 n, self.prefix, self.notifications_settings, clock=clock, transport=transport),
+            # Its monthly calls job reads the wall clock: made idle (figures are read here).
+            "analytics": lambda n: analytics_build(n, self.prefix, AnalyticsSettings(
+                calls_check_seconds=IDLE)),
         }
+        builds = {name: builds[name] for name in self.consumes}
         for name, build in builds.items():
             service = build(self.schema(name))
             self.services[name] = service
@@ -163,7 +177,7 @@ class World:
         await self._admin.start()
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
         await self._consumer.start()
-        topics = sorted({self.topic(t) for ts in CONSUMES.values() for t in ts})
+        topics = sorted({self.topic(t) for ts in self.consumes.values() for t in ts})
         for described in await self._admin.describe_topics(topics):
             self._partitions += [TopicPartition(described["topic"], p["partition"])
                                  for p in described["partitions"]]
@@ -240,7 +254,7 @@ class World:
             if await service.pool.fetchval("SELECT count(*) FROM outbox"):
                 return False
         ends = await self._consumer.end_offsets(self._partitions)
-        for name, consumed in CONSUMES.items():
+        for name, consumed in self.consumes.items():
             committed = await self._admin.list_consumer_group_offsets(self.schema(name))
             mine = {self.topic(t) for t in consumed}
             for tp, end in ends.items():
