@@ -16,7 +16,14 @@ import pytest
 from contracts.accounts.v1 import MemberClosed, MemberContactErased
 from contracts.envelope import encode
 from contracts.points.v1 import Calculation, PointsEarned, PointsExpiringSoon
-from contracts.topics import MEMBER_CONTACTS_V1, MEMBERS_V1, NOTIFICATIONS_V1, POINTS_V1
+from contracts.rewards.v1 import RedemptionConfirmed
+from contracts.topics import (
+    MEMBER_CONTACTS_V1,
+    MEMBERS_V1,
+    NOTIFICATIONS_V1,
+    POINTS_V1,
+    REWARDS_V1,
+)
 from runtime.relay import wait_until_drained
 from services.notifications.settings import SANDBOX
 from tests.integration.kafka_tools import read_topic
@@ -56,22 +63,32 @@ async def test_quiet_hours_hold_a_message_until_eight(infra, pii):
         remember(pii, [member])
         await w.contacts([contact(member)])
         await w.send(POINTS_V1, [expiring(member)])
-        await w.send(MEMBERS_V1, [upgrade(member)])  # transactional: goes at once
-        await w.until("SELECT count(*) FROM messages WHERE template = 'tier_upgraded'"
+        await w.send(MEMBERS_V1, [upgrade(member)])  # news: waits too, uncounted
+        await w.send(REWARDS_V1, [confirmed(member)])  # the member's own answer: at once
+        await w.until("SELECT count(*) FROM messages WHERE template = 'redemption_confirmed'"
                       " AND state = 'sent'")
-        held = await w.service.pool.fetchrow(
-            "SELECT state, not_before, day FROM messages WHERE template = 'points_expiring'")
+        held = await w.service.pool.fetch(
+            "SELECT template, state, not_before, day FROM messages"
+            " WHERE template <> 'redemption_confirmed' ORDER BY template")
         eight = datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI)
-        assert (held["state"], held["not_before"], held["day"]) == ("queued", eight,
-                                                                    date(2026, 12, 2))
+        assert [tuple(r) for r in held] == [
+            ("points_expiring", "queued", eight, date(2026, 12, 2)),
+            ("tier_upgraded", "queued", eight, None)]
         w.clock.set(eight - timedelta(seconds=1))
         assert await w.service.sender.run_once() == 0
         assert len(w.sandbox.sent) == 1
 
         w.clock.set(eight)
         w.service.sender.wake()
-        await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=2)
-        assert "500积分将于2026-12-31到期" in w.sandbox.sent[-1]["text"]
+        await w.until("SELECT count(*) FROM messages WHERE state = 'sent'", expected=3)
+        assert any("500积分将于2026-12-31到期" in m["text"] for m in w.sandbox.sent[1:])
+
+
+def confirmed(member):
+    return encode(RedemptionConfirmed(
+        member_id=member.id, redemption_id="rdm_0000000001", partner_id="ptn_dragonpass",
+        kind="lounge", item_id="PEK-T3-C01", title="北京首都机场T3 国内贵宾室", persons=1,
+        points=0, confirmed_at=datetime(2026, 12, 1, 22, 30, tzinfo=SHANGHAI)), source=SOURCE)
 
 
 async def test_the_daily_cap_moves_service_messages_to_the_next_morning(infra, pii):
