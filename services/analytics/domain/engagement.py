@@ -5,8 +5,10 @@ notifications' reach and opt-outs per month.
   report's months, over the members with qualifying activity in any of them.
 - Lounge use: lounge redemptions by the airport of the lounge (its id's prefix), the
   guests being the persons beyond the member.
-- Reach of a month: members sent a notification (messaged), members with a delivery
-  (reached); the opt-out rate is members who opted out over members open at its end.
+- Reach of a month: members sent a notification (messaged), those of them with a delivery
+  in the month (reached: a delivery of an earlier month's message alone does not count, so
+  the rate never passes 1); the opt-out rate is members who opted out over members open at
+  its end.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def reach(members: Iterable[Member], months: list[str]) -> list[Reach]:
         rows.append(Reach(
             month=month,
             messaged=sum(a.messages_sent > 0 for a in acts),
-            reached=sum(a.messages_delivered > 0 for a in acts),
+            reached=sum(a.messages_sent > 0 and a.messages_delivered > 0 for a in acts),
             opted_out=sum(a.opt_outs > 0 for a in acts),
             members=sum(member.open_at_end(month) for member in members)))
     return rows

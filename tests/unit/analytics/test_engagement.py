@@ -18,7 +18,9 @@ MEMBERS = [
            messages_delivered={"2026-02": 1}),
     member("B", "2026-01", redemptions={"2026-03": 2}, messages_sent={"2026-02": 1},
            opt_outs={"2026-02": 1}),
-    member("C", "2026-01", spend={"2026-01": 10}),   # active before the period only
+    member("C", "2026-01", spend={"2026-01": 10},   # active before the period only
+           # January's message delivered in February: not February's reach
+           messages_sent={"2026-01": 1}, messages_delivered={"2026-02": 1}),
     member("D", "2026-01", salons={"2026-03": 1}, closed="2026-03"),
 ]
 REDEMPTIONS = [
