@@ -18,6 +18,9 @@ class Event(BaseModel):
     topic: ClassVar[str]
     #: Name of the field that holds the member (customer) id: the Kafka key and `ce_subject`.
     subject_field: ClassVar[str] = "member_id"
+    #: A request waits for this event (a saga's hop): its relay publishes it at once,
+    #: where other events wait a moment for more to share the batch (runtime/relay.py).
+    awaited: ClassVar[bool] = False
 
     @property
     def subject(self) -> str:

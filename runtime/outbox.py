@@ -80,23 +80,41 @@ def records_of(row: asyncpg.Record) -> Iterator[EncodedEvent]:
 
 # ---------------------------------------------------------------------- waking the relay
 
+class WakeUp:
+    """A relay's wake-up: `rows` set whenever this process commits outbox rows of its
+    service, `awaited` when a request waits for one of them; the relay clears both before
+    it reads the outbox."""
+
+    __slots__ = ("awaited", "rows")
+
+    def __init__(self) -> None:
+        self.rows = asyncio.Event()
+        self.awaited = asyncio.Event()
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.awaited.clear()
+
+
 #: Per service: the wake-up of each relay of it in this process (tests run several).
-_relays: dict[str, set[asyncio.Event]] = {}
+_relays: dict[str, set[WakeUp]] = {}
 
 
-def wake_up(service: str) -> asyncio.Event:
-    """A relay's wake-up, set whenever this process commits outbox rows of `service`; the
-    relay clears it before it reads the outbox. `forget` it when the relay stops."""
-    event = asyncio.Event()
-    _relays.setdefault(service, set()).add(event)
-    return event
+def wake_up(service: str) -> WakeUp:
+    """A relay's wake-up; `forget` it when the relay stops."""
+    wake = WakeUp()
+    _relays.setdefault(service, set()).add(wake)
+    return wake
 
 
-def forget(service: str, event: asyncio.Event) -> None:
-    _relays.get(service, set()).discard(event)
+def forget(service: str, wake: WakeUp) -> None:
+    _relays.get(service, set()).discard(wake)
 
 
-def committed(service: str) -> None:
-    """Rows of `service` were committed: its relays in this process publish them now."""
-    for event in _relays.get(service, ()):
-        event.set()
+def committed(service: str, *, awaited: bool = False) -> None:
+    """Rows of `service` were committed: its relays in this process publish them now
+    (`awaited`: a request waits for one of them) or after their linger."""
+    for wake in _relays.get(service, ()):
+        wake.rows.set()
+        if awaited:
+            wake.awaited.set()

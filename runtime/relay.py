@@ -7,7 +7,11 @@
   (acks=all), so a retried send can neither duplicate nor reorder records within a
   partition. A batch is whole rows, up to about `batch_size` records.
 - At once: when this process commits outbox rows, the unit of work wakes its relay
-  (runtime/outbox.py `committed`), which publishes them without waiting for a poll. Rows
+  (runtime/outbox.py `committed`), which publishes them without waiting for a poll, after
+  `linger_seconds` (2 ms by default) in which more commits join the batch: under load a
+  read, a send and a delete per commit would cost more than the work that wrote the row.
+  An event a request waits for (a saga's hop: `Event.awaited` in contracts/base.py) cuts
+  the linger short. Rows
   written by other processes (another instance, while this one stands by) are found by the
   poll, every `poll_seconds` (20 ms by default); it drains while batches come back full.
   Not LISTEN/NOTIFY: a NOTIFY serialises the commits of every writer on one database-wide
@@ -72,7 +76,8 @@ _BACKLOG = ("SELECT coalesce(sum(coalesce(records, 1)), 0),"
 class OutboxRelay:
     def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
                  bootstrap_servers: str, batch_size: int = 2_000, poll_seconds: float = 0.02,
-                 topic_prefix: str = "", settle_seconds: float = 1.0) -> None:
+                 linger_seconds: float = 0.0, topic_prefix: str = "",
+                 settle_seconds: float = 1.0) -> None:
         self._database_url = database_url
         self._bootstrap_servers = bootstrap_servers
         self._settle_seconds = settle_seconds
@@ -80,6 +85,7 @@ class OutboxRelay:
         self._producer = producer
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._linger_seconds = linger_seconds
         self._topic_prefix = topic_prefix
         #: (topic, ce_id) of records a predecessor published, in rows it left behind.
         self._already_sent: set[tuple[str, str]] = set()
@@ -103,7 +109,7 @@ class OutboxRelay:
         finally:
             outbox.forget(self._schema, wake)
 
-    async def _run_once(self, wake: asyncio.Event) -> None:
+    async def _run_once(self, wake: outbox.WakeUp) -> None:
         conn = await asyncpg.connect(
             self._database_url, server_settings={"search_path": self._schema,
                                                  "application_name": f"{self._schema}-relay"})
@@ -121,7 +127,10 @@ class OutboxRelay:
                     await self._report_backlog(conn)
                     next_report = time.monotonic() + 1.0
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._poll_seconds)
+                    await asyncio.wait_for(wake.rows.wait(), self._poll_seconds)
+                if wake.rows.is_set() and self._linger_seconds:  # let more commits join
+                    with contextlib.suppress(TimeoutError):  # unless a request waits
+                        await asyncio.wait_for(wake.awaited.wait(), self._linger_seconds)
         finally:
             self._set_active(False)
             with contextlib.suppress(Exception):

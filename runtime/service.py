@@ -182,6 +182,7 @@ class Service:
                                  producer=producer, bootstrap_servers=s.kafka_bootstrap_servers,
                                  batch_size=s.relay_batch_size,
                                  poll_seconds=s.relay_poll_seconds,
+                                 linger_seconds=s.relay_linger_seconds,
                                  topic_prefix=self.topic_prefix)
         self._producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     #: the most an event written by another process waits in the outbox (this process's
     #: commits wake the relay at once), and an idle query this often.
     relay_poll_seconds: float = Field(default=0.02, gt=0)
+    #: How long a woken relay waits for more commits to join its batch: a record per
+    #: commit costs a read, a send and a delete each (under load most of a service's CPU
+    #: per request); this many seconds added to an event's way out shares them.
+    relay_linger_seconds: float = Field(default=0.002, ge=0, le=1.0)
     relay_batch_size: int = Field(default=2_000, ge=1)
     topic_partitions: int = Field(default=6, ge=1)
     #: Inbox ids are kept this long: more than Kafka's retention (7 days), see runtime/inbox.py.

@@ -200,10 +200,11 @@ class UnitOfWork:
         return status
 
     def committed(self) -> None:
-        """Count what was emitted, and have this process's relay publish what was written
-        at once (no poll interval on the hot path)."""
+        """Count what was emitted, and wake this process's relay to publish what was
+        written (no poll interval on the hot path): at once if a request waits for it."""
         if self.written:
-            outbox.committed(self.service)
+            outbox.committed(self.service,
+                             awaited=any(type(e).awaited for e in self.emitted))
         metrics.committed(self.emitted, self.dead_lettered)
 
 

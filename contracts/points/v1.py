@@ -81,6 +81,7 @@ class PointsRerated(_PointsEvent):
 
 class PointsDebited(_PointsEvent):
     ce_type: ClassVar[str] = "points.debited"
+    awaited: ClassVar[bool] = True  # a partner's POST waits for it (rewards' saga)
 
     debit_id: Identifier
     points: Points
@@ -90,6 +91,7 @@ class PointsDebited(_PointsEvent):
 
 class PointsDebitRejected(_PointsEvent):
     ce_type: ClassVar[str] = "points.debit-rejected"
+    awaited: ClassVar[bool] = True  # a partner's POST waits for it (rewards' saga)
 
     debit_id: Identifier
     points_requested: Points

@@ -49,6 +49,7 @@ class RedemptionRequested(_RedemptionEvent):
     """A partner asked to redeem. `points > 0` asks the points service for a debit."""
 
     ce_type: ClassVar[str] = "redemption.requested"
+    awaited: ClassVar[bool] = True  # the partner's POST waits for the points' answer
 
     partner_id: Identifier
     kind: RedemptionKind

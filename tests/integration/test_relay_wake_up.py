@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from contracts.topics import CARD_TRANSACTIONS_V1, dead_letter_topic
+from contracts.points.v1 import PointsDebited
+from contracts.topics import CARD_TRANSACTIONS_V1, POINTS_V1, dead_letter_topic
 from runtime.settings import Settings
 from runtime.unit_of_work import StoredRecord, one_statement
 from tests.integration.fresh import fresh_service
@@ -58,3 +60,43 @@ async def test_committed_rows_reach_kafka_at_once_not_at_the_next_poll(infra):
                   for r in records}
         assert sorted(waited) == sorted(markers)
         assert all(seconds < 3.0 for seconds in waited.values()), waited
+
+
+def _lingering(name: str, prefix: str):
+    return build(name, prefix, Settings(batch_max_records=100, batch_timeout_ms=50,
+                                        relay_poll_seconds=POLL_SECONDS,
+                                        relay_linger_seconds=LINGER_SECONDS))
+
+
+#: Long enough to tell apart from "at once" on a busy machine.
+LINGER_SECONDS = 1.0
+
+
+async def test_a_woken_relay_lingers_for_more_commits_unless_a_request_waits(infra):
+    """A plain commit's record waits out the linger (more commits may join its batch); an
+    event a request waits for (`Event.awaited`: a saga's hop) goes at once."""
+    bootstrap = infra["KAFKA_BOOTSTRAP_SERVERS"]
+    async with fresh_service(_lingering, "tally") as tally:
+        while not tally.relay.active:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        plain = f"plain-{uuid.uuid4().hex}"
+        async with tally.unit_of_work() as uow:
+            uow.dead_letter(_letter(plain), "test", "test", topic=CARD_TRANSACTIONS_V1)
+        plain_committed = time.time()
+        letters = tally.topic(dead_letter_topic(CARD_TRANSACTIONS_V1, tally.name))
+        [record] = await read_topic(bootstrap, letters, until=lambda kept: len(kept) >= 1,
+                                    keep=lambda r: r.key.decode() == plain, timeout=20)
+        assert record.timestamp / 1000 - plain_committed >= LINGER_SECONDS * 0.9
+
+        debit = PointsDebited(member_id=f"C{uuid.uuid4().int % 10**10:010d}", debit_id="rdm_X",
+                              points=800, balance_after=0, debited_at=datetime.now(UTC))
+        assert PointsDebited.awaited
+        async with tally.unit_of_work() as uow:
+            uow.emit(debit)
+        awaited_committed = time.time()
+        [record] = await read_topic(bootstrap, tally.topic(POINTS_V1),
+                                    until=lambda kept: len(kept) >= 1,
+                                    keep=lambda r: r.key.decode() == debit.member_id,
+                                    timeout=20)
+        assert record.timestamp / 1000 - awaited_committed < LINGER_SECONDS * 0.5

@@ -18,8 +18,15 @@ _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
 def new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    raw = random_characters(LENGTH)
     return f"{raw[:5]}-{raw[5:]}"
+
+
+def random_characters(count: int) -> str:
+    """`count` characters of ALPHABET, uniformly: 5 bits each from one draw of the system's
+    random source (a `secrets.choice` per character asked it twice per character)."""
+    bits = secrets.randbits(5 * count)
+    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(count))
 
 
 def normalise(code: str) -> str | None:

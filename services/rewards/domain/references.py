@@ -14,16 +14,15 @@ is confirmed with a short reference too.
 from __future__ import annotations
 
 import hashlib
-import secrets
 
-from .codes import ALPHABET
+from .codes import ALPHABET, random_characters
 
 PREFIX = "rdm_"
 LENGTH = 10
 
 
 def new_redemption_id() -> str:
-    return PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return PREFIX + random_characters(LENGTH)
 
 
 def reference(redemption_id: str) -> str:

@@ -85,3 +85,13 @@ def test_codes_are_stored_as_a_peppered_hash():
     assert codes.code_hash(b"pepper-1", "ABCDEFGHJK") != codes.code_hash(b"pepper-2",
                                                                         "ABCDEFGHJK")
     assert len(codes.code_hash(b"pepper-1", "ABCDEFGHJK")) == 32
+
+
+def test_random_characters_reach_every_character_in_every_position():
+    # 2,000 draws of 10: each of the 32 characters is expected ~62 times per position, so a
+    # slip in the bit arithmetic (a character never drawn, a position stuck) shows.
+    draws = [codes.random_characters(10) for _ in range(2000)]
+    assert all(len(d) == 10 and set(d) <= set(codes.ALPHABET) for d in draws)
+    for position in range(10):
+        assert {d[position] for d in draws} == set(codes.ALPHABET)
+    assert len(set(draws)) == len(draws)
