@@ -11,9 +11,9 @@
   `linger_seconds` (2 ms by default) in which more commits join the batch: under load a
   read, a send and a delete per commit would cost more than the work that wrote the row.
   An event a request waits for (a saga's hop: `Event.awaited` in contracts/base.py) cuts
-  the linger short. Rows
-  written by other processes (another instance, while this one stands by) are found by the
-  poll, every `poll_seconds` (20 ms by default); it drains while batches come back full.
+  the linger short. Rows written by other processes (another instance, while this one
+  stands by) are found by the poll, every `poll_seconds` (20 ms by default); it drains
+  while batches come back full.
   Not LISTEN/NOTIFY: a NOTIFY serialises the commits of every writer on one database-wide
   lock held through the WAL flush (runtime/sql/0003).
 - A row is deleted only after Kafka acknowledged all its records. A relay that dies in

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=2)
     #: How often the outbox relay looks for rows to publish (it drains full batches at once):
     #: the most an event written by another process waits in the outbox (this process's
-    #: commits wake the relay at once), and an idle query this often.
+    #: commits wake the relay), and an idle query this often.
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     #: How long a woken relay waits for more commits to join its batch: a record per
     #: commit costs a read, a send and a delete each (under load most of a service's CPU

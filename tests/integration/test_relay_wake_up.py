@@ -23,9 +23,17 @@ pytestmark = pytest.mark.integration
 POLL_SECONDS = 60.0
 
 
-def _slow_polling(name: str, prefix: str):
+#: Long enough to tell a lingering relay from one that publishes at once on a busy machine.
+LINGER_SECONDS = 1.0
+
+
+def _slow_polling(name: str, prefix: str, **settings: float):
     return build(name, prefix, Settings(batch_max_records=100, batch_timeout_ms=50,
-                                        relay_poll_seconds=POLL_SECONDS))
+                                        relay_poll_seconds=POLL_SECONDS, **settings))
+
+
+def _lingering(name: str, prefix: str):
+    return _slow_polling(name, prefix, relay_linger_seconds=LINGER_SECONDS)
 
 
 def _letter(marker: str) -> StoredRecord:
@@ -60,16 +68,6 @@ async def test_committed_rows_reach_kafka_at_once_not_at_the_next_poll(infra):
                   for r in records}
         assert sorted(waited) == sorted(markers)
         assert all(seconds < 3.0 for seconds in waited.values()), waited
-
-
-def _lingering(name: str, prefix: str):
-    return build(name, prefix, Settings(batch_max_records=100, batch_timeout_ms=50,
-                                        relay_poll_seconds=POLL_SECONDS,
-                                        relay_linger_seconds=LINGER_SECONDS))
-
-
-#: Long enough to tell apart from "at once" on a busy machine.
-LINGER_SECONDS = 1.0
 
 
 async def test_a_woken_relay_lingers_for_more_commits_unless_a_request_waits(infra):
