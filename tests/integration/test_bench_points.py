@@ -67,7 +67,9 @@ async def test_the_cpu_split_counts_the_database_work(infra):
     split = (probe.sample() - before).ticks
     assert split["postgres"] > 0
     assert all(split[kind] >= 0 for kind in KINDS if kind != "other")
-    assert split["machine"] >= split["postgres"]
+    # /proc/stat counts the machine's time tick by tick, a process's times come from the
+    # scheduler's exact runtime: they agree to a tick or two, not exactly (CI saw 20 vs 21).
+    assert split["machine"] >= split["postgres"] - max(2, split["postgres"] // 10)
 
 
 async def _gone(pid: int) -> bool:

@@ -22,7 +22,9 @@ How each kind is counted (clock ticks, `utime + stime` of /proc/<pid>/stat, all 
 - interrupts: the machine's irq and softirq time from /proc/stat, which no process is
   charged for; on one machine it is mostly the loopback network between the parts.
 - other: the rest of the machine's busy time (every /proc/stat field but idle and iowait):
-  other work on the machine (shared machines) and processes not named above.
+  other work on the machine (shared machines) and processes not named above. /proc/stat
+  samples time tick by tick while a process's times come from the scheduler's exact
+  runtime, so the two differ by a tick or two: "other" can be slightly negative.
 A sample at the start of a window and one at its end give the CPU of the window; divided by
 the events it processed, the machine CPU per event by kind.
 """
