@@ -75,9 +75,11 @@ _BACKLOG = ("SELECT coalesce(sum(coalesce(records, 1)), 0),"
 
 class OutboxRelay:
     def __init__(self, *, database_url: str, schema: str, producer: AIOKafkaProducer,
-                 bootstrap_servers: str, batch_size: int = 2_000, poll_seconds: float = 0.02,
-                 linger_seconds: float = 0.0, topic_prefix: str = "",
+                 bootstrap_servers: str, batch_size: int, poll_seconds: float,
+                 linger_seconds: float, topic_prefix: str = "",
                  settle_seconds: float = 1.0) -> None:
+        # batch_size, poll_seconds and linger_seconds come from runtime/settings.py, the one
+        # place their defaults are written.
         self._database_url = database_url
         self._bootstrap_servers = bootstrap_servers
         self._settle_seconds = settle_seconds
